@@ -1,0 +1,38 @@
+# AcademicHub. Only Python 3.11+ and make are assumed; `make` targets build .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-from-lock
+export PYTHONPATH := $(CURDIR)
+export HUB_DATA_DIR ?= $(CURDIR)/data
+export DAGSTER_HOME ?= $(HUB_DATA_DIR)/dagster
+
+.PHONY: install run test dev lock validate clean-data
+
+$(STAMP): requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# make run [DATE=YYYY-MM-DD] [SOURCES=file] [RADARS=file]
+run: $(STAMP)
+	$(BIN)/python -m hub_pipeline.cli run $(if $(DATE),--date $(DATE)) $(if $(SOURCES),--sources $(SOURCES)) $(if $(RADARS),--radars $(RADARS))
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+dev: $(STAMP)
+	$(BIN)/python -c "from pathlib import Path; from hub_pipeline.cli import prepare_instance; prepare_instance(Path('$(HUB_DATA_DIR)'))"
+	$(BIN)/dagster dev -w workspace.yaml
+
+validate: $(STAMP)
+	$(BIN)/dagster definitions validate -w workspace.yaml
+
+# Re-pin requirements.lock after changing pyproject.toml (needs uv; the lock records no index URL).
+lock:
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 --no-header --quiet -o requirements.lock
+
+clean-data:
+	rm -rf $(HUB_DATA_DIR)

@@ -1,0 +1,21 @@
+/*
+description: >
+  One row per work: the sighting whose text represents it, the highest version first, then
+  the latest day, then a sighting with an abstract.
+materialized: table
+depends_on: [staging.entries]
+tests:
+  unique: [paper_id]
+  not_null: [paper_id, title]
+*/
+SELECT * EXCLUDE (preference)
+FROM (
+    SELECT
+        *,
+        row_number() OVER (
+            PARTITION BY paper_id
+            ORDER BY arxiv_version DESC NULLS LAST, day DESC, (abstract <> '') DESC, source_id, item_index
+        ) AS preference
+    FROM staging.entries
+)
+WHERE preference = 1

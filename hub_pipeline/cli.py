@@ -1,0 +1,117 @@
+"""Command line: run the daily pipeline for one announcement day.
+
+    python -m hub_pipeline.cli run [--date YYYY-MM-DD] [--sources FILE] [--radars FILE]
+
+Runs are recorded in the Dagster instance under data/dagster (DAGSTER_HOME), the same one the
+UI started by `make dev` reads, so runs from here show up there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+from hub_pipeline.lib.calendar import latest_announcement_day
+from hub_pipeline.lib.config import ConfigError, load_radars, load_sources
+from hub_pipeline.lib.warehouse import default_data_dir, warehouse_path
+
+INSTANCE_YAML = """\
+# Written by AcademicHub on first use. Every asset that writes the DuckDB warehouse is in
+# the pool "duckdb_writer"; DuckDB allows one writing process at a time, so pools hold 1.
+concurrency:
+  pools:
+    default_limit: 1
+telemetry:
+  enabled: false
+"""
+
+
+def prepare_instance(data_dir: Path) -> Path:
+    """Create DAGSTER_HOME under the data folder with its dagster.yaml, and export it."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(INSTANCE_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _parse_day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD") from error
+
+
+def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
+    if sources:
+        os.environ["HUB_SOURCES_FILE"] = str(sources.resolve())
+    if radars:
+        os.environ["HUB_RADARS_FILE"] = str(radars.resolve())
+    sources_path = Path(os.environ.get("HUB_SOURCES_FILE") or "config/sources.yaml")
+    radars_path = Path(os.environ.get("HUB_RADARS_FILE") or "config/radars.yaml")
+    try:
+        source_count = len(load_sources(sources_path).sources)
+        radar_count = len(load_radars(radars_path).radars)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+    data_dir = default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["HUB_DATA_DIR"] = str(data_dir)
+    home = prepare_instance(data_dir)
+    day = day or latest_announcement_day()
+    print(f"Running {day}: {source_count} sources from {sources_path}, {radar_count} radars from {radars_path}")
+    print(f"Data folder {data_dir}; Dagster instance {home}")
+
+    # Imported here so that HUB_DATA_DIR and DAGSTER_HOME are set before the definitions load.
+    from dagster import DagsterInstance
+
+    from hub_pipeline.definitions import defs
+
+    job = defs.resolve_job_def("daily_job")
+    with DagsterInstance.get() as instance:
+        result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
+
+    _print_summary(result)
+    if not result.success:
+        print(f"error: the run for {day} failed (run id {result.run_id}); see the messages above or the Dagster UI (make dev)", file=sys.stderr)
+        return 1
+    print(f"Warehouse: {warehouse_path(data_dir)}")
+    print(f"Site:      {data_dir / 'site' / 'index.html'}")
+    print(f"Briefings: {data_dir / 'briefings'}")
+    return 0
+
+
+def _print_summary(result) -> None:
+    for event in result.get_asset_materialization_events():
+        materialization = event.step_materialization_data.materialization
+        counts = {
+            key: value.value
+            for key, value in materialization.metadata.items()
+            if isinstance(getattr(value, "value", None), int) and not isinstance(value.value, bool)
+        }
+        rendered = ", ".join(f"{key}={value}" for key, value in counts.items())
+        print(f"  {materialization.asset_key.to_user_string():32s} {rendered}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hub_pipeline.cli", description="AcademicHub command line")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run_parser = commands.add_parser("run", help="materialize the daily pipeline for one announcement day")
+    run_parser.add_argument("--date", type=_parse_day, help="announcement day YYYY-MM-DD (default: the latest complete one)")
+    run_parser.add_argument("--sources", type=Path, help="sources file (default: config/sources.yaml)")
+    run_parser.add_argument("--radars", type=Path, help="radars file (default: config/radars.yaml)")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(args.date, args.sources, args.radars)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""The one Definitions object of AcademicHub."""
+
+from dagster import Definitions, in_process_executor
+
+from hub_pipeline.defs.briefings.assets import briefings
+from hub_pipeline.defs.ingest.assets import entries, raw_payloads
+from hub_pipeline.defs.jobs import daily_job, daily_schedule
+from hub_pipeline.defs.radars.assets import radar_matches
+from hub_pipeline.defs.resources import default_resources
+from hub_pipeline.defs.site.assets import site
+from hub_pipeline.defs.sql.assets import build_sql_assets
+
+defs = Definitions(
+    assets=[raw_payloads, entries, *build_sql_assets(), radar_matches, briefings, site],
+    jobs=[daily_job],
+    schedules=[daily_schedule],
+    resources=default_resources(),
+    executor=in_process_executor,
+)

@@ -1,0 +1,118 @@
+"""Briefings: one per radar and day, written by the language model or the offline writer."""
+
+
+import json
+from datetime import date
+
+import polars as pl
+from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from hub_pipeline.defs.partitions import daily_partitions
+from hub_pipeline.defs.radars.assets import radar_matches
+from hub_pipeline.defs.resources import WRITER_POOL, HubSettings, LLMResource
+from hub_pipeline.defs.warehouse import warehouse
+from hub_pipeline.lib.briefing.llm import write_with_llm
+from hub_pipeline.lib.briefing.offline import write_offline
+from hub_pipeline.lib.briefing.render import to_json, to_markdown
+from hub_pipeline.lib.daily_papers import briefing_papers
+from hub_pipeline.lib.models import RadarInfo
+from hub_pipeline.lib.outputs import write_text_atomic
+from hub_pipeline.lib.warehouse import replace_rows
+
+BRIEFING_SCHEMA = {
+    "radar_id": pl.Utf8,
+    "day": pl.Date,
+    "language": pl.Utf8,
+    "generator": pl.Utf8,
+    "model": pl.Utf8,
+    "prompt_version": pl.Utf8,
+    "markdown": pl.Utf8,
+    "content": pl.Utf8,
+    "input_ids": pl.List(pl.Utf8),
+    "cited_ids": pl.List(pl.Utf8),
+    "removed_ids": pl.List(pl.Utf8),
+    "tokens_in": pl.Int32,
+    "tokens_out": pl.Int32,
+    "error": pl.Utf8,
+}
+
+
+@asset(
+    deps=[radar_matches],
+    partitions_def=daily_partitions,
+    pool=WRITER_POOL,
+    group_name="briefings",
+    kinds={"python", "duckdb", "openai"},
+)
+def briefings(
+    context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings, llm: LLMResource
+) -> MaterializeResult:
+    """Write each radar's briefing for the day, check its citations, and store it.
+
+    Grain: one row per radar and day in main.briefings, plus data/briefings/<radar>/<day>.md
+    and .json. Without OPENAI_API_KEY the offline writer is used, and the briefing says so.
+    """
+    day = date.fromisoformat(context.partition_key)
+    radars = hub.radars().radars
+    client = llm.client()
+    model = llm.model_name()
+    if client is None:
+        context.log.info("OPENAI_API_KEY is not set: briefings are written by the offline writer")
+
+    rows = []
+    out_dir = hub.data_path() / "briefings"
+    with warehouse(duckdb) as conn:
+        for radar in radars:
+            info = RadarInfo(radar.id, radar.name, radar.language, radar.query, radar.description)
+            papers = briefing_papers(conn, radar.id, day)
+            if client is not None and papers:
+                briefing = write_with_llm(client, model, info, day, papers, max_tokens=llm.max_tokens, timeout_s=llm.timeout_s)
+            else:
+                briefing = write_offline(info, day, papers)
+            if briefing.error:
+                context.log.warning(f"{day} radar {radar.id}: LLM briefing failed, offline writer used: {briefing.error}")
+            if briefing.removed_ids:
+                context.log.warning(f"{day} radar {radar.id}: removed {len(briefing.removed_ids)} citations not in the day's set")
+
+            markdown = to_markdown(briefing, papers)
+            content = to_json(briefing, papers)
+            write_text_atomic(out_dir / radar.id / f"{day}.md", markdown)
+            write_text_atomic(out_dir / radar.id / f"{day}.json", json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True))
+            rows.append(
+                {
+                    "radar_id": radar.id,
+                    "day": day,
+                    "language": briefing.language,
+                    "generator": briefing.generator,
+                    "model": briefing.model,
+                    "prompt_version": briefing.prompt_version,
+                    "markdown": markdown,
+                    "content": json.dumps(content, ensure_ascii=False, sort_keys=True),
+                    "input_ids": briefing.input_ids,
+                    "cited_ids": briefing.cited_ids,
+                    "removed_ids": briefing.removed_ids,
+                    "tokens_in": briefing.tokens_in,
+                    "tokens_out": briefing.tokens_out,
+                    "error": briefing.error,
+                }
+            )
+            context.log.info(
+                f"{day} radar {radar.id}: {briefing.generator} briefing, {len(papers)} papers, "
+                f"{len(briefing.cited_ids)} cited, {briefing.tokens_in + briefing.tokens_out} tokens"
+            )
+
+        frame = pl.DataFrame(rows, schema=BRIEFING_SCHEMA)
+        replace_rows(conn, "main.briefings", frame.to_arrow(), "day = ?", [day])
+
+    return MaterializeResult(
+        metadata={
+            "briefings": len(rows),
+            "llm_briefings": sum(row["generator"] != "offline" for row in rows),
+            "offline_briefings": sum(row["generator"] == "offline" for row in rows),
+            "llm_failures": sum(row["error"] is not None for row in rows),
+            "removed_citations": sum(len(row["removed_ids"]) for row in rows),
+            "tokens": sum(row["tokens_in"] + row["tokens_out"] for row in rows),
+            "preview": MetadataValue.md(rows[0]["markdown"] if rows else "(no radars configured)"),
+        }
+    )

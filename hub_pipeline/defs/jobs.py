@@ -1,0 +1,40 @@
+"""The daily job and its schedule."""
+
+
+from datetime import datetime, timezone
+
+from dagster import (
+    AssetSelection,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SkipReason,
+    define_asset_job,
+    in_process_executor,
+    schedule,
+)
+
+from hub_pipeline.defs.partitions import daily_partitions
+from hub_pipeline.lib.calendar import latest_announcement_day
+
+# Writers are serialized by the DuckDB pool anyway, so a subprocess per step buys nothing
+# locally and costs seconds per step; the whole day runs in one process.
+daily_job = define_asset_job(
+    name="daily_job",
+    selection=AssetSelection.all(),
+    partitions_def=daily_partitions,
+    executor_def=in_process_executor,
+    description="Fetch, parse, deduplicate, match radars, write briefings and publish the site for one announcement day.",
+)
+
+
+# arXiv's feeds for a mailing dated D are rebuilt around 00:30 US Eastern time on D
+# (04:30 or 05:30 UTC); 07:00 UTC leaves margin in summer and winter time.
+@schedule(job=daily_job, cron_schedule="0 7 * * *", execution_timezone="UTC")
+def daily_schedule(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
+    """Run the day whose mailing is the latest one published when the schedule fires."""
+    now = context.scheduled_execution_time or datetime.now(timezone.utc)
+    day = now.astimezone(timezone.utc).date()
+    if latest_announcement_day(now) != day:
+        # Journals still publish on weekends; their items are collected with the next mailing.
+        return SkipReason(f"{day} carries no arXiv mailing; its journal items are collected on the next announcement day")
+    return RunRequest(run_key=day.isoformat(), partition_key=day.isoformat())

@@ -1,0 +1,62 @@
+"""Radar matching: which of the day's papers fit each radar."""
+
+
+from datetime import date
+
+import polars as pl
+from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from hub_pipeline.defs.partitions import daily_partitions
+from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
+from hub_pipeline.defs.warehouse import warehouse
+from hub_pipeline.lib.daily_papers import MATCH_SCHEMA, already_reported, candidates_for_day, match_rows, to_candidates
+from hub_pipeline.lib.matching import match_radar
+from hub_pipeline.lib.warehouse import replace_rows
+
+
+@asset(
+    deps=[AssetKey("papers"), AssetKey("paper_listings")],
+    partitions_def=daily_partitions,
+    pool=WRITER_POOL,
+    group_name="radars",
+    kinds={"python", "duckdb"},
+)
+def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
+    """Match every radar against the papers listed that day.
+
+    Grain: one row per radar, paper and day, with score, rank and the reasons it matched.
+    """
+    day = date.fromisoformat(context.partition_key)
+    radars = hub.radars().radars
+
+    with warehouse(duckdb) as conn:
+        candidates = candidates_for_day(conn, day)
+        if candidates.height == 0:
+            context.log.warning(f"{day}: no papers listed, so no radar can match; see fetch_log for each source's reason")
+
+        rows: list[dict] = []
+        per_radar: dict[str, int] = {}
+        for radar in radars:
+            matches = match_radar(radar, to_candidates(candidates))
+            radar_rows = match_rows(matches, candidates, day, already_reported(conn, radar.id, day))
+            per_radar[radar.id] = len(radar_rows)
+            rows.extend(radar_rows)
+            context.log.info(f"{day} radar {radar.id}: {len(radar_rows)} matches of {candidates.height} papers")
+
+        frame = pl.DataFrame(rows, schema=MATCH_SCHEMA)
+        replace_rows(conn, "main.radar_matches", frame.to_arrow(), "day = ?", [day])
+
+    metadata: dict[str, object] = {"candidates": candidates.height, "matches": len(rows)}
+    metadata.update({f"matches_{radar_id}": count for radar_id, count in per_radar.items()})
+    top = frame.sort(["radar_id", "rank"]).group_by("radar_id", maintain_order=True).head(3)
+    metadata["preview"] = MetadataValue.md(_preview(top))
+    return MaterializeResult(metadata=metadata)
+
+
+def _preview(frame: pl.DataFrame) -> str:
+    lines = ["| radar | rank | paper | score | reasons |", "| --- | --- | --- | --- | --- |"]
+    for row in frame.iter_rows(named=True):
+        reasons = "; ".join(row["reasons"]).replace("|", "/")
+        lines.append(f"| {row['radar_id']} | {row['rank']} | {row['paper_id']} | {row['score']:.2f} | {reasons} |")
+    return "\n".join(lines)

@@ -1,0 +1,170 @@
+"""The warehouse's hand-written tables and the helpers that write one day at a time.
+
+Tables built by SQL models (papers, paper_listings and the staging views) are created by the
+model loader from dbt_like_sql/; the tables below are written from Python. Every public table
+carries column comments, so `DESCRIBE` and `duckdb_columns()` document it for analysts.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+SCHEMAS = ("raw", "staging", "intermediate")
+
+_TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "main.fetch_log": (
+        "One row per source per announcement day: the fetch behind that day's data and its outcome.",
+        {
+            "day": ("DATE NOT NULL", "Announcement day (partition key, UTC)."),
+            "source_id": ("VARCHAR NOT NULL", "Source id from sources.yaml."),
+            "source_kind": ("VARCHAR NOT NULL", "Source kind: arxiv_rss, biorxiv_rss or rss."),
+            "url": ("VARCHAR NOT NULL", "URL fetched (http(s) or file://)."),
+            "fetched_at": ("TIMESTAMPTZ NOT NULL", "When the payload behind this row was first fetched; a re-fetch of the same bytes keeps it."),
+            "http_status": ("INTEGER", "HTTP status of the last attempt; NULL for file:// and network errors."),
+            "bytes": ("BIGINT", "Payload size in bytes; NULL when nothing was received."),
+            "payload_sha256": ("VARCHAR", "SHA-256 of the stored raw payload (data/raw/<2 chars>/<digest>.bin)."),
+            "etag": ("VARCHAR", "ETag the server sent, reused for conditional GET."),
+            "last_modified": ("VARCHAR", "Last-Modified the server sent, reused for conditional GET."),
+            "attempts": ("INTEGER", "HTTP attempts made, retries included."),
+            "feed_day": ("DATE", "The announcement day the feed states for itself, when it states one."),
+            "items": ("INTEGER", "Items parsed from the payload and stored for this day."),
+            "outcome": ("VARCHAR NOT NULL", "loaded, no_announcement, unchanged, stale, skipped, source_error or parse_error."),
+            "reason": ("VARCHAR", "Why the outcome is not loaded, or a warning about a loaded payload."),
+        },
+    ),
+    "raw.fetch_attempts": (
+        "One row per fetch attempt of a source for a day, kept for inspection; fetch_log is derived from it.",
+        {
+            "attempt_id": ("VARCHAR NOT NULL", "Unique id of the attempt."),
+            "day": ("DATE NOT NULL", "Announcement day the fetch was made for."),
+            "source_id": ("VARCHAR NOT NULL", "Source id."),
+            "source_kind": ("VARCHAR NOT NULL", "Source kind."),
+            "url": ("VARCHAR NOT NULL", "URL fetched."),
+            "fetched_at": ("TIMESTAMPTZ NOT NULL", "When the attempt ended."),
+            "outcome": ("VARCHAR NOT NULL", "fetched, not_modified, source_error, no_announcement or skipped."),
+            "reason": ("VARCHAR", "Why the attempt did not fetch a payload."),
+            "http_status": ("INTEGER", "HTTP status of the last request."),
+            "bytes": ("BIGINT", "Body size."),
+            "payload_sha256": ("VARCHAR", "Stored payload: the body fetched, or for a 304 the payload it confirmed."),
+            "etag": ("VARCHAR", "ETag sent by the server."),
+            "last_modified": ("VARCHAR", "Last-Modified sent by the server."),
+            "attempts": ("INTEGER", "HTTP requests made, retries included."),
+        },
+    ),
+    "raw.entries": (
+        "One row per item per source payload and day, as the source stated it plus normalized fields.",
+        {
+            "day": ("DATE NOT NULL", "Announcement day."),
+            "source_id": ("VARCHAR NOT NULL", "Source id."),
+            "source_kind": ("VARCHAR NOT NULL", "Source kind."),
+            "source_label": ("VARCHAR NOT NULL", "Badge text for the source, e.g. arXiv (cs.CL)."),
+            "payload_sha256": ("VARCHAR NOT NULL", "Payload the item was parsed from."),
+            "item_index": ("INTEGER NOT NULL", "Position of the item in the payload, from 0."),
+            "feed_category": ("VARCHAR", "Category or subject of the feed."),
+            "guid": ("VARCHAR", "Item guid or id as the source gave it."),
+            "link": ("VARCHAR", "Item link."),
+            "title": ("VARCHAR NOT NULL", "Title, cleaned: entities decoded, tags removed, whitespace folded, LaTeX kept."),
+            "abstract": ("VARCHAR NOT NULL", "Abstract, cleaned the same way, arXiv's description prefix removed."),
+            "raw_title": ("VARCHAR", "Title exactly as in the feed."),
+            "raw_summary": ("VARCHAR", "Description or summary exactly as in the feed."),
+            "authors": ("VARCHAR[] NOT NULL", "Author names in feed order."),
+            "categories": ("VARCHAR[] NOT NULL", "Categories the item carries."),
+            "announce_type": ("VARCHAR", "arXiv announce type: new, cross, replace or replace-cross."),
+            "arxiv_id": ("VARCHAR", "arXiv id without version."),
+            "arxiv_version": ("INTEGER", "arXiv version number."),
+            "doi": ("VARCHAR", "DOI, lower-case, without prefix."),
+            "published": ("TIMESTAMPTZ", "The item's own date."),
+            "journal": ("VARCHAR", "Journal or server name."),
+            "title_key": ("VARCHAR NOT NULL", "Normalized title and first-author surname, the weakest identity."),
+        },
+    ),
+    "main.radar_matches": (
+        "One row per radar, paper and day: the papers of that day that fit the radar.",
+        {
+            "radar_id": ("VARCHAR NOT NULL", "Radar id from radars.yaml."),
+            "day": ("DATE NOT NULL", "Announcement day."),
+            "paper_id": ("VARCHAR NOT NULL", "Paper (papers.paper_id)."),
+            "score": ("DOUBLE NOT NULL", "Lexical score: each hitting term adds its field weight times 1 + ln(count)."),
+            "rank": ("INTEGER NOT NULL", "Rank within the radar and day, 1 = best."),
+            "reasons": ("VARCHAR[] NOT NULL", 'Why it matched, e.g. title: "diffusion".'),
+            "is_update": ("BOOLEAN NOT NULL", "True when the paper was first announced on an earlier day (a new version)."),
+            "version": ("INTEGER", "Paper version listed that day, when known."),
+        },
+    ),
+    "main.briefings": (
+        "One row per radar and day: the briefing text and what is needed to audit it.",
+        {
+            "radar_id": ("VARCHAR NOT NULL", "Radar id."),
+            "day": ("DATE NOT NULL", "Announcement day."),
+            "language": ("VARCHAR NOT NULL", "zh-CN or en."),
+            "generator": ("VARCHAR NOT NULL", "llm, or offline for the extractive writer used without a key or after a failure."),
+            "model": ("VARCHAR", "Model name for LLM briefings."),
+            "prompt_version": ("VARCHAR NOT NULL", "Version of the prompt or of the offline writer."),
+            "markdown": ("VARCHAR NOT NULL", "The briefing as Markdown."),
+            "content": ("JSON NOT NULL", "The briefing as structured JSON: headline, themes, reading list."),
+            "input_ids": ("VARCHAR[] NOT NULL", "Paper ids given to the writer."),
+            "cited_ids": ("VARCHAR[] NOT NULL", "Paper ids the briefing cites, all checked against input_ids."),
+            "removed_ids": ("VARCHAR[] NOT NULL", "Citations removed because they were not in the day's set."),
+            "tokens_in": ("INTEGER NOT NULL", "Prompt tokens spent."),
+            "tokens_out": ("INTEGER NOT NULL", "Completion tokens spent."),
+            "error": ("VARCHAR", "Why the LLM briefing failed and the offline writer took over."),
+        },
+    ),
+}
+
+
+def warehouse_path(data_dir: Path) -> Path:
+    return data_dir / "warehouse.duckdb"
+
+
+def default_data_dir() -> Path:
+    """Return data/ in the working directory, or HUB_DATA_DIR when it is set."""
+    return Path(os.environ.get("HUB_DATA_DIR") or "data").resolve()
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the schemas and the Python-written tables when missing, with their comments."""
+    for schema in SCHEMAS:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for table, (description, columns) in _TABLES.items():
+        column_sql = ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({column_sql})")
+        conn.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
+        for name, (_, comment) in columns.items():
+            conn.execute(f"COMMENT ON COLUMN {table}.{name} IS {_quote(comment)}")
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def replace_rows(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    rows: pa.Table,
+    where: str,
+    parameters: list[object],
+) -> int:
+    """Delete the rows matching ``where`` and insert ``rows``, in one transaction.
+
+    ``rows`` must carry the table's columns by name. Returns the number of rows deleted.
+    """
+    columns = ", ".join(rows.column_names)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        deleted = conn.execute(f"DELETE FROM {table} WHERE {where}", parameters).fetchone()
+        if rows.num_rows:
+            conn.register("incoming_rows", rows)
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM incoming_rows")
+            conn.unregister("incoming_rows")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return int(deleted[0]) if deleted else 0
+
+
