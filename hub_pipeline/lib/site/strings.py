@@ -1,0 +1,133 @@
+"""Interface text of the static site, one table per radar language (zh-CN and en).
+
+Only fixed labels live here. Paper titles, abstracts, radar names and source notes come
+from the data and are shown as given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+from hub_pipeline.lib.models import Language
+
+INTERFACE_TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "site_tagline": "每日研究雷达 · 前沿文献精选",
+        "site_intro": "每个研究雷达每天从预印本平台与期刊中挑出相关论文,并附上一份简报。",
+        "radars_heading": "研究雷达",
+        "no_radars": "还没有生成任何页面。",
+        "latest_day": "最新一期",
+        "all_days": "全部日期",
+        "days_heading": "往期",
+        "query": "检索式",
+        "briefing": "今日简报",
+        "no_briefing": "本日没有简报。",
+        "generator_offline": "由离线写作器生成(从论文摘要中摘录,未调用大语言模型)",
+        "generator_llm": "由大语言模型 {model} 生成",
+        "generator_llm_unnamed": "由大语言模型生成",
+        "generator_other": "生成方式:{generator}",
+        "source_notes": "来源说明",
+        "papers_heading": "论文列表",
+        "paper_count": "{count} 篇论文",
+        "paper_count_one": "1 篇论文",
+        "no_papers": "本日没有与该雷达匹配的论文。",
+        "authors": "作者",
+        "more_authors": "等,共 {count} 位作者",
+        "abstract": "摘要",
+        "no_abstract": "来源未提供摘要。",
+        "reasons": "匹配原因",
+        "categories": "分类",
+        "update_tag": "更新",
+        "label_separator": ":",
+        "list_separator": ";",
+        "home": "首页",
+        "generated_at": "页面生成于 {time}",
+        "footer_rights": "标题与摘要来自各文献来源,版权归原作者所有。",
+        "skip_to_papers": "跳到论文列表",
+    },
+    "en": {
+        "site_tagline": "Daily research radar · curated new literature",
+        "site_intro": (
+            "Each research radar picks the relevant new papers from preprint servers and "
+            "journals every day and adds a briefing."
+        ),
+        "radars_heading": "Research radars",
+        "no_radars": "No pages have been generated yet.",
+        "latest_day": "Latest",
+        "all_days": "All days",
+        "days_heading": "Past days",
+        "query": "Query",
+        "briefing": "Today's briefing",
+        "no_briefing": "There is no briefing for this day.",
+        "generator_offline": "Written by the offline writer (extracted from the abstracts, no LLM)",
+        "generator_llm": "Written by the LLM {model}",
+        "generator_llm_unnamed": "Written by an LLM",
+        "generator_other": "Generator: {generator}",
+        "source_notes": "Source notes",
+        "papers_heading": "Papers",
+        "paper_count": "{count} papers",
+        "paper_count_one": "1 paper",
+        "no_papers": "No papers matched this radar on this day.",
+        "authors": "Authors",
+        "more_authors": "et al., {count} authors in total",
+        "abstract": "Abstract",
+        "no_abstract": "The source gave no abstract.",
+        "reasons": "Why it matched",
+        "categories": "Categories",
+        "update_tag": "Update",
+        "label_separator": ": ",
+        "list_separator": "; ",
+        "home": "Home",
+        "generated_at": "Page generated {time}",
+        "footer_rights": "Titles and abstracts come from their sources; copyright stays with the authors.",
+        "skip_to_papers": "Skip to the papers",
+    },
+}
+
+_WEEKDAYS: dict[str, tuple[str, ...]] = {
+    "zh-CN": ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+
+
+def interface_text(language: Language | str) -> Mapping[str, str]:
+    """Return the label table for a radar language, or raise ValueError for any other."""
+    try:
+        return INTERFACE_TEXT[language]
+    except KeyError:
+        supported = ", ".join(sorted(INTERFACE_TEXT))
+        raise ValueError(
+            f"invalid radar language {language!r}: the site has interface text for {supported} only"
+        ) from None
+
+
+def format_day(day: date, language: Language | str) -> str:
+    """Format an announcement day with its weekday, e.g. "2025-03-20 星期四"."""
+    weekday = _WEEKDAYS[language][day.weekday()]
+    if language == "zh-CN":
+        return f"{day.isoformat()} {weekday}"
+    return f"{weekday}, {day.isoformat()}"
+
+
+def format_paper_count(count: int, language: Language | str) -> str:
+    """Format a number of papers, e.g. "3 篇论文", "1 paper"."""
+    text = interface_text(language)
+    if count == 1:
+        return text["paper_count_one"]
+    return text["paper_count"].format(count=count)
+
+
+def describe_generator(generator: str, language: Language | str) -> str:
+    """Say who wrote a briefing: "offline", "llm:<model>", or any other label shown as given."""
+    text = interface_text(language)
+    if generator == "offline":
+        return text["generator_offline"]
+
+    kind, _, model = generator.partition(":")
+    if kind == "llm" and model:
+        return text["generator_llm"].format(model=model)
+    if kind == "llm":
+        return text["generator_llm_unnamed"]
+
+    return text["generator_other"].format(generator=generator)
