@@ -10,8 +10,10 @@ from hub_pipeline.defs.resources import default_resources
 from hub_pipeline.defs.site.assets import site
 from hub_pipeline.defs.sql.assets import build_sql_assets
 
+ALL_ASSETS = [raw_payloads, entries, *build_sql_assets(), radar_matches, briefings, site]
+
 defs = Definitions(
-    assets=[raw_payloads, entries, *build_sql_assets(), radar_matches, briefings, site],
+    assets=ALL_ASSETS,
     jobs=[daily_job],
     schedules=[daily_schedule],
     resources=default_resources(),

@@ -13,7 +13,6 @@ from dagster import (
     schedule,
 )
 
-from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.lib.calendar import latest_announcement_day
 
 # Writers are serialized by the DuckDB pool anyway, so a subprocess per step buys nothing
@@ -21,7 +20,6 @@ from hub_pipeline.lib.calendar import latest_announcement_day
 daily_job = define_asset_job(
     name="daily_job",
     selection=AssetSelection.all(),
-    partitions_def=daily_partitions,
     executor_def=in_process_executor,
     description="Fetch, parse, deduplicate, match radars, write briefings and publish the site for one announcement day.",
 )
