@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from hub_pipeline.lib.fetching import FetchSettings, fetch, sniff_not_a_feed
-from http_fixtures import Reply, serve
+from tests.http_fixtures import Reply, serve
 
 FIXTURES = Path(
     os.environ.get("HUB_FIXTURES_DIR") or Path(__file__).resolve().parents[2] / "shared" / "fixtures"
