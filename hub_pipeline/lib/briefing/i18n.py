@@ -1,0 +1,84 @@
+"""Interface text of the briefing writers and renderers, per radar language.
+
+Each key maps to a ``str.format`` template. zh-CN text is written in Chinese and keeps
+English technical terms (category codes, model names) as they are.
+"""
+
+from __future__ import annotations
+
+from hub_pipeline.lib.models import Language
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "headline_matched": "今日 {count} 篇论文与雷达「{radar}」匹配，来自 {fields}。",
+        "headline_updates": "其中 {count} 篇是已报道论文的新版本。",
+        "headline_none": "今日没有论文与雷达「{radar}」匹配。",
+        "more_fields": "及其他 {count} 个领域",
+        "more_titles": "，另有 {count} 篇",
+        "offline_label": "本简报由离线摘录程序生成，未使用语言模型。",
+        "field_count": "{field}（{count} 篇）",
+        "list_separator": "、",
+        "title_separator": "；",
+        "theme_text": "{count} 篇论文涉及「{term}」：{titles}。",
+        "cross_domain": "跨领域：这些论文分属 {fields}。",
+        "update_marker": "【新版本 v{version}】",
+        "update_marker_no_version": "【新版本】",
+        "reasons": "匹配依据：{reasons}。",
+        "reason_title": "标题",
+        "reason_abstract": "摘要",
+        "reason_author": "作者",
+        "reason_category": "分类",
+        "md_title": "研究雷达简报：{radar_id}（{day}）",
+        "md_themes": "主题",
+        "md_reading_list": "阅读清单",
+        "md_also_cited": "主题中引用的其他论文",
+        "md_update": "新版本",
+        "md_by_llm": "本简报由语言模型 {model} 撰写（提示词版本 {prompt_version}），引用均已与当日论文集核对。",
+        "md_by_offline": "本简报由离线摘录程序撰写（{prompt_version}），未使用语言模型。",
+        "md_removed": "已删除 {count} 处不在当日论文集中的引用：{ids}。",
+        "md_error": "语言模型调用失败（{error}），因此改用离线摘录程序。",
+        "md_tokens": "消耗 token：输入 {tokens_in}，输出 {tokens_out}。",
+    },
+    "en": {
+        "headline_matched": "{count} papers matched the radar \u201c{radar}\u201d today, from {fields}.",
+        "headline_matched_one": "1 paper matched the radar \u201c{radar}\u201d today, from {fields}.",
+        "headline_updates": "{count} of them are new versions of papers reported before.",
+        "headline_updates_one": "1 of them is a new version of a paper reported before.",
+        "headline_none": "No paper matched the radar \u201c{radar}\u201d today.",
+        "more_fields": " and {count} more fields",
+        "more_fields_one": " and 1 more field",
+        "more_titles": " and {count} more",
+        "offline_label": "This briefing was written offline by an extractive writer, without a language model.",
+        "field_count": "{field} ({count})",
+        "list_separator": ", ",
+        "title_separator": "; ",
+        "theme_text": "{count} papers deal with \u201c{term}\u201d: {titles}.",
+        "cross_domain": "Cross-domain: these papers come from {fields}.",
+        "update_marker": "[Updated, v{version}] ",
+        "update_marker_no_version": "[Updated] ",
+        "reasons": "Matched on {reasons}.",
+        "reason_title": "title",
+        "reason_abstract": "abstract",
+        "reason_author": "author",
+        "reason_category": "category",
+        "md_title": "Research radar briefing: {radar_id}, {day}",
+        "md_themes": "Themes",
+        "md_reading_list": "Reading list",
+        "md_also_cited": "Other papers cited in the themes",
+        "md_update": "new version",
+        "md_by_llm": "Written by the language model {model} (prompt version {prompt_version}); every citation was checked against the day's papers.",
+        "md_by_offline": "Written offline by the extractive writer ({prompt_version}), without a language model.",
+        "md_removed": "Removed {count} citations of papers that were not in the day's set: {ids}.",
+        "md_removed_one": "Removed 1 citation of a paper that was not in the day's set: {ids}.",
+        "md_error": "The language model call failed ({error}), so the offline writer wrote this briefing.",
+        "md_tokens": "Tokens: {tokens_in} in, {tokens_out} out.",
+    },
+}
+
+
+def text(language: Language, key: str, **values: object) -> str:
+    """Format the interface text ``key`` in ``language``, using ``key_one`` when count is 1 and it exists."""
+    table = STRINGS[language]
+    if values.get("count") == 1 and f"{key}_one" in table:
+        key = f"{key}_one"
+    return table[key].format(**values)

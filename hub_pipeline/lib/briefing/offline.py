@@ -1,0 +1,225 @@
+"""Offline briefing writer: an extractive briefing per radar and day, without a language model.
+
+The headline counts the matched papers per field. Themes group papers that share a term of
+their titles and abstracts, or a term the radar matched on. The reading list takes the top
+papers by score, each with the first sentence of its abstract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from hub_pipeline.lib.briefing.i18n import text
+from hub_pipeline.lib.briefing.text import (
+    DocumentTerms,
+    extract_terms,
+    first_sentence,
+    normalize_word,
+    shorten,
+)
+from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
+
+GENERATOR = "offline"
+PROMPT_VERSION = "offline-1"
+MAX_THEMES = 4
+MAX_READING_ITEMS = 10
+MAX_FIELDS_IN_HEADLINE = 5
+MAX_TITLES_IN_THEME = 5
+WHY_SENTENCE_CHARS = 240
+THEME_TITLE_CHARS = 90
+# Two themes whose paper sets overlap this much (Jaccard index) tell the reader the same thing.
+MAX_THEME_OVERLAP = 0.5
+
+# Reasons as the radar matcher writes them, e.g. 'title: "diffusion"' or 'abstract: "LLM" (2x)'.
+_REASON = re.compile(r'^\s*(title|abstract|author|category)\s*:\s*"([^"]+)"(.*)$')
+
+
+def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> Briefing:
+    """Write the extractive briefing of one radar for one day from its matched papers."""
+    language = radar.language
+    ranked = sorted(papers, key=lambda paper: (-paper.score, paper.rank, paper.paper_id))
+
+    headline = _headline(language, radar.name, ranked)
+    themes = _themes(language, ranked)
+    reading_list = [
+        ReadingItem(paper_id=paper.paper_id, why=_why(language, paper))
+        for paper in ranked[:MAX_READING_ITEMS]
+    ]
+
+    cited_ids: list[str] = []
+    for paper_id in [i for theme in themes for i in theme.paper_ids] + [item.paper_id for item in reading_list]:
+        if paper_id not in cited_ids:
+            cited_ids.append(paper_id)
+
+    return Briefing(
+        radar_id=radar.radar_id,
+        day=day,
+        language=language,
+        generator=GENERATOR,
+        model=None,
+        prompt_version=PROMPT_VERSION,
+        headline=headline,
+        themes=themes,
+        reading_list=reading_list,
+        input_ids=[paper.paper_id for paper in papers],
+        cited_ids=cited_ids,
+        removed_ids=[],
+    )
+
+
+def paper_field(paper: BriefingPaper) -> str:
+    """Return the field a paper is counted under: its primary category, else its source label."""
+    return paper.categories[0] if paper.categories else paper.source_label
+
+
+def _headline(language: Language, radar_name: str, ranked: list[BriefingPaper]) -> str:
+    offline_label = text(language, "offline_label")
+    if not ranked:
+        return " ".join([text(language, "headline_none", radar=radar_name), offline_label])
+
+    field_counts = Counter(paper_field(paper) for paper in ranked)
+    ordered = sorted(field_counts.items(), key=lambda item: (-item[1], item[0]))
+    field_texts = [
+        text(language, "field_count", field=name, count=count) for name, count in ordered[:MAX_FIELDS_IN_HEADLINE]
+    ]
+    fields = text(language, "list_separator").join(field_texts)
+    if len(ordered) > MAX_FIELDS_IN_HEADLINE:
+        fields += text(language, "more_fields", count=len(ordered) - MAX_FIELDS_IN_HEADLINE)
+
+    sentences = [text(language, "headline_matched", count=len(ranked), radar=radar_name, fields=fields)]
+    updates = sum(paper.is_update for paper in ranked)
+    if updates:
+        sentences.append(text(language, "headline_updates", count=updates))
+    sentences.append(offline_label)
+    # Chinese sentences are written without a space between them.
+    return ("" if language == "zh-CN" else " ").join(sentences)
+
+
+def _themes(language: Language, ranked: list[BriefingPaper]) -> list[BriefingTheme]:
+    """Group papers by shared terms, best-covered terms first, at most MAX_THEMES groups."""
+    if len(ranked) < 2:
+        return []
+
+    documents = {paper.paper_id: extract_terms(paper.title, paper.abstract) for paper in ranked}
+    term_papers: dict[str, list[str]] = {}
+    for paper in ranked:
+        for term in sorted(documents[paper.paper_id].terms):
+            term_papers.setdefault(term, []).append(paper.paper_id)
+
+    reason_papers, reason_display = _reason_terms(ranked)
+    for term, ids in reason_papers.items():
+        merged = term_papers.setdefault(term, [])
+        merged.extend(i for i in ids if i not in merged)
+
+    candidates = []
+    for term, ids in term_papers.items():
+        # A term shared by every paper of a larger set names the radar itself, not a theme.
+        if len(ids) < 2 or (len(ids) == len(ranked) and len(ranked) > 3):
+            continue
+        title_hits = sum(term in documents[i].title_terms for i in ids)
+        # A single word that is rare in the titles is mostly generic wording ("error", "quality").
+        if " " not in term and 2 * title_hits < len(ids) and term not in reason_papers:
+            continue
+        score = len(ids) * (1.5 if " " in term else 1.0) + 0.5 * title_hits
+        if term in reason_papers:
+            score += 2.0
+        candidates.append((-score, term, ids))
+    candidates.sort()
+
+    by_id = {paper.paper_id: paper for paper in ranked}
+    order = {paper.paper_id: position for position, paper in enumerate(ranked)}
+    chosen: list[tuple[str, list[str]]] = []
+    for _, term, ids in candidates:
+        if any(_jaccard(ids, other) >= MAX_THEME_OVERLAP for _, other in chosen):
+            continue
+        chosen.append((term, sorted(ids, key=order.__getitem__)))
+        if len(chosen) == MAX_THEMES:
+            break
+
+    themes = []
+    for term, ids in chosen:
+        display = reason_display.get(term) or _surface_form(term, documents.values())
+        members = [by_id[i] for i in ids]
+        themes.append(
+            BriefingTheme(
+                title=display[:1].upper() + display[1:] if language == "en" else display,
+                text=_theme_text(language, display, members),
+                paper_ids=ids,
+            )
+        )
+    return themes
+
+
+def _reason_terms(ranked: list[BriefingPaper]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Map each title or abstract term the radar matched on to the papers it matched."""
+    papers: dict[str, list[str]] = {}
+    display: dict[str, str] = {}
+    for paper in ranked:
+        for reason in paper.reasons:
+            match = _REASON.match(reason)
+            if match is None or match.group(1) not in ("title", "abstract"):
+                continue
+            words = match.group(2).split()
+            term = " ".join(normalize_word(word) for word in words)
+            display.setdefault(term, match.group(2).strip())
+            ids = papers.setdefault(term, [])
+            if paper.paper_id not in ids:
+                ids.append(paper.paper_id)
+    return papers, display
+
+
+def _surface_form(term: str, documents: Iterable[DocumentTerms]) -> str:
+    """Return the spelling of a normalized term seen most often in the papers."""
+    counts: Counter[str] = Counter()
+    for document in documents:
+        for (key, surface), count in document.surface.items():
+            if key == term:
+                counts[surface] += count
+    if not counts:
+        return term
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def _theme_text(language: Language, term: str, members: list[BriefingPaper]) -> str:
+    titles = [shorten(paper.title, THEME_TITLE_CHARS) for paper in members[:MAX_TITLES_IN_THEME]]
+    listed = text(language, "title_separator").join(titles)
+    if len(members) > MAX_TITLES_IN_THEME:
+        listed += text(language, "more_titles", count=len(members) - MAX_TITLES_IN_THEME)
+    sentences = [text(language, "theme_text", count=len(members), term=term, titles=listed)]
+
+    # Fields, not feeds: a cs.CV paper seen in the cs.AI feed does not make a theme cross-domain,
+    # but a cs.CV paper next to a Nature article does.
+    fields = list(dict.fromkeys(paper_field(paper) for paper in members))
+    if len(fields) > 1:
+        sentences.append(text(language, "cross_domain", fields=text(language, "list_separator").join(fields)))
+    return ("" if language == "zh-CN" else " ").join(sentences)
+
+
+def _why(language: Language, paper: BriefingPaper) -> str:
+    marker = ""
+    if paper.is_update and paper.version is not None:
+        marker = text(language, "update_marker", version=paper.version)
+    elif paper.is_update:
+        marker = text(language, "update_marker_no_version")
+
+    sentences = [first_sentence(paper.abstract, WHY_SENTENCE_CHARS)]
+    if paper.reasons:
+        reasons = text(language, "title_separator").join(_localize_reason(language, r) for r in paper.reasons)
+        sentences.append(text(language, "reasons", reasons=reasons))
+    return marker + " ".join(sentence for sentence in sentences if sentence)
+
+
+def _localize_reason(language: Language, reason: str) -> str:
+    match = _REASON.match(reason)
+    if match is None:
+        return reason
+    label = text(language, f"reason_{match.group(1)}")
+    return f'{label}: "{match.group(2)}"{match.group(3)}'
+
+
+def _jaccard(first: list[str], second: list[str]) -> float:
+    a, b = set(first), set(second)
+    return len(a & b) / len(a | b)

@@ -1,0 +1,128 @@
+"""Render a briefing as Markdown for readers and as a JSON-ready dict for files and the site."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import date, datetime
+from typing import Any
+
+from hub_pipeline.lib.briefing.i18n import text
+from hub_pipeline.lib.models import Briefing, BriefingPaper
+
+# Characters that would turn untrusted text into Markdown markup or raw HTML.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+
+
+def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
+    """Render one briefing as Markdown: headline, themes with numbered citations, reading list, footer.
+
+    Citation numbers follow the reading list. Papers cited only in themes are numbered after it,
+    in a list of their own, so every [n] points at a listed title.
+    """
+    language = briefing.language
+    by_id = {paper.paper_id: paper for paper in papers}
+
+    numbers: dict[str, int] = {}
+    for paper_id in [item.paper_id for item in briefing.reading_list]:
+        numbers.setdefault(paper_id, len(numbers) + 1)
+    also_cited = []
+    for theme in briefing.themes:
+        for paper_id in theme.paper_ids:
+            if paper_id not in numbers:
+                numbers[paper_id] = len(numbers) + 1
+                also_cited.append(paper_id)
+
+    lines = [
+        "# " + text(language, "md_title", radar_id=_escape(briefing.radar_id), day=briefing.day.isoformat()),
+        "",
+        _escape(briefing.headline),
+        "",
+    ]
+
+    if briefing.themes:
+        lines += ["## " + text(language, "md_themes"), ""]
+        for theme in briefing.themes:
+            citations = " ".join(_citation(numbers[i], by_id.get(i)) for i in theme.paper_ids)
+            lines += ["### " + _escape(theme.title), "", f"{_escape(theme.text)} {citations}".strip(), ""]
+
+    if briefing.reading_list:
+        lines += ["## " + text(language, "md_reading_list"), ""]
+        for item in briefing.reading_list:
+            lines += _list_entry(language, numbers[item.paper_id], item.paper_id, by_id.get(item.paper_id), item.why)
+        lines.append("")
+
+    if also_cited:
+        lines += ["## " + text(language, "md_also_cited"), ""]
+        for paper_id in also_cited:
+            lines += _list_entry(language, numbers[paper_id], paper_id, by_id.get(paper_id), "")
+        lines.append("")
+
+    lines += ["---", ""] + [f"*{line}*" for line in _footer(briefing)]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(briefing: Briefing, papers: list[BriefingPaper]) -> dict[str, Any]:
+    """Return the briefing and its papers as a dict that ``json.dumps`` accepts (ISO dates)."""
+    data = _plain(dataclasses.asdict(briefing))
+    data["papers"] = [_plain(dataclasses.asdict(paper)) for paper in papers]
+    return data
+
+
+def _footer(briefing: Briefing) -> list[str]:
+    language = briefing.language
+    if briefing.generator == "llm":
+        model = _escape(briefing.model or "?")
+        lines = [text(language, "md_by_llm", model=model, prompt_version=briefing.prompt_version)]
+    else:
+        lines = [text(language, "md_by_offline", prompt_version=briefing.prompt_version)]
+    if briefing.error:
+        lines.append(text(language, "md_error", error=_escape(briefing.error)))
+    if briefing.removed_ids:
+        ids = text(language, "list_separator").join(_escape(i) for i in briefing.removed_ids)
+        lines.append(text(language, "md_removed", count=len(briefing.removed_ids), ids=ids))
+    if briefing.tokens_in or briefing.tokens_out:
+        lines.append(text(language, "md_tokens", tokens_in=briefing.tokens_in, tokens_out=briefing.tokens_out))
+    return lines
+
+
+def _list_entry(language: str, number: int, paper_id: str, paper: BriefingPaper | None, why: str) -> list[str]:
+    marker = f"{number}. "
+    indent = " " * len(marker)
+    if paper is None:
+        return [marker + _escape(paper_id)] + ([indent + _escape(why)] if why else [])
+
+    title = _link(_escape(paper.title), paper.link)
+    details = [_escape(paper.source_label)] if paper.source_label else []
+    if paper.is_update:
+        update = text(language, "md_update")
+        details.append(f"{update} v{paper.version}" if paper.version is not None else update)
+    first = f"{marker}**{title}**" + (" · " + " · ".join(details) if details else "")
+    return [first] + ([indent + _escape(why)] if why else [])
+
+
+def _citation(number: int, paper: BriefingPaper | None) -> str:
+    return _link(f"\\[{number}\\]", paper.link if paper else None)
+
+
+def _link(label: str, url: str | None) -> str:
+    # Only web links: a feed could carry a javascript: or data: URL.
+    if not url or not url.lower().startswith(("http://", "https://")):
+        return label
+    safe = url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
+    return f"[{label}]({safe})"
+
+
+def _escape(value: str) -> str:
+    """Escape Markdown markup in untrusted text and fold it onto one line."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
