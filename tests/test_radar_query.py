@@ -1,0 +1,147 @@
+"""The radar query language and the matcher, with real titles from the 2025-03-20 feeds."""
+
+import pytest
+
+from hub_pipeline.lib.config import ConfigError, RadarConfig, load_radars
+from hub_pipeline.lib.matching import Candidate, author_key, match_radar
+from hub_pipeline.lib.radar_query import QuerySyntaxError, evaluate, parse_query
+from tests.conftest import REPO
+
+# Real items of arxiv_rss_days/2025-03-20 (cs.CV and cs.CL), abstracts shortened by hand.
+SUPERPC = Candidate(
+    paper_id="arxiv:2503.14558",
+    title="SuperPC: A Single Diffusion Model for Point Cloud Completion, Upsampling, Denoising, and Colorization",
+    abstract="Point cloud (PC) processing tasks-such as completion, upsampling, denoising, and colorization-are crucial",
+    authors=["Yi Du", "Zhipeng Zhao", "Shaoshu Su", "Sharath Golluri", "Haoze Zheng", "Runmao Yao", "Chen Wang"],
+    categories=["cs.CV", "cs.RO"],
+    source_ids=["arxiv-cs-cv", "arxiv-cs-ro"],
+)
+COMMAND_R = Candidate(
+    paper_id="arxiv:2503.14603",
+    title="Command R7B Arabic: A Small, Enterprise Focused, Multilingual, and Culturally Aware Arabic LLM",
+    abstract="Building high-quality large language models (LLMs) for enterprise Arabic applications remains challenging",
+    authors=["Yazeed Alnumay", "Alexandre Barbet", "Anna Bialas"],
+    categories=["cs.CL", "cs.LG"],
+    source_ids=["arxiv-cs-cl", "arxiv-cs-lg"],
+)
+
+
+def texts(candidate: Candidate) -> dict[str, str]:
+    return {
+        "title": candidate.title.lower(),
+        "abstract": candidate.abstract.lower(),
+        "authors": "; ".join(candidate.authors).lower(),
+        "categories": " ".join(candidate.categories).lower(),
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "superpc", "command_r"),
+    [
+        ("diffusion", True, False),
+        ('"diffusion model"', True, False),  # plural folding is not needed: the title says Model
+        ('"point cloud"', True, False),
+        ("diffus*", True, False),
+        ("LLM*", False, True),  # hits "LLM" in the title and "LLMs" in the abstract
+        ("diffusion OR arabic", True, True),
+        ("diffusion AND arabic", False, False),
+        ("diffusion arabic", False, False),  # adjacent terms mean AND
+        ("NOT diffusion AND model*", False, True),
+        ("(diffusion OR arabic) NOT cat:cs.RO", False, True),
+        ("ti:denoising", True, False),
+        ("abs:denoising", True, False),
+        ("ti:enterprise", False, True),
+        ("au:Alnumay", False, True),
+        ("cat:cs.RO", True, False),
+        ("model", True, True),  # "Model" in SuperPC's title, "models" in Command R's abstract
+        ("colorizations", False, False),  # only the plural of the query word is folded, not the reverse
+    ],
+)
+def test_query_matches_real_titles(query, superpc, command_r):
+    tree = parse_query(query)
+    assert evaluate(tree, texts(SUPERPC))[0] is superpc
+    assert evaluate(tree, texts(COMMAND_R))[0] is command_r
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "reason"),
+    [
+        ("", 0, "empty"),
+        ("diffusion AND", 13, "ends"),
+        ("(diffusion OR protein", 0, "never closed"),
+        ("diffusion)", 9, "unmatched"),
+        ('"point cloud', 0, "unclosed quote"),
+        ("OR diffusion", 0, "expected a term"),
+        ("xx:diffusion", 0, "unknown field"),
+    ],
+)
+def test_invalid_query_names_position(query, position, reason):
+    with pytest.raises(QuerySyntaxError) as raised:
+        parse_query(query)
+    assert raised.value.position == position
+    assert reason in raised.value.reason
+
+
+def test_chinese_term_matches_substring():
+    tree = parse_query("扩散模型")
+    assert evaluate(tree, {"title": "基于扩散模型的蛋白质设计", "abstract": ""})[0]
+
+
+def test_hits_carry_field_and_count():
+    _, hits = evaluate(parse_query("denoising"), texts(SUPERPC))
+    assert {(hit.field, hit.count) for hit in hits} == {("title", 1), ("abstract", 1)}
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("Li, Wei", ("li", "w")), ("Wei Li", ("li", "w")), ("W. Li", ("li", "w")), ("Zoë Müller", ("muller", "z"))],
+)
+def test_author_key_name_forms(name, key):
+    assert author_key(name) == key
+
+
+def radar(**fields) -> RadarConfig:
+    values = {"id": "r", "name": "R", "language": "en", "query": "diffusion OR LLM*"}
+    values.update(fields)
+    return RadarConfig(**values)
+
+
+def test_match_ranks_title_hits_first():
+    matches = match_radar(radar(query="denoising OR LLM*"), [COMMAND_R, SUPERPC])
+    # SuperPC: denoising in title (3) and abstract (1) = 4; Command R: LLM in title (3) and LLMs in abstract (1) = 4;
+    # the tie is broken by paper id.
+    assert [m.paper_id for m in matches] == ["arxiv:2503.14558", "arxiv:2503.14603"]
+    assert [m.rank for m in matches] == [1, 2]
+    assert matches[0].score == pytest.approx(4.0)
+    assert 'title: "denoising"' in matches[0].reasons
+
+
+def test_match_filters():
+    both = [SUPERPC, COMMAND_R]
+    assert [m.paper_id for m in match_radar(radar(categories=["cs.CL"]), both)] == ["arxiv:2503.14603"]
+    assert [m.paper_id for m in match_radar(radar(sources=["arxiv-cs-ro"]), both)] == ["arxiv:2503.14558"]
+    assert [m.paper_id for m in match_radar(radar(authors=["Du, Yi"]), both)] == ["arxiv:2503.14558"]
+    assert len(match_radar(radar(max_papers=1), both)) == 1
+
+
+def test_invalid_radar_query_rejected_at_load(tmp_path):
+    path = tmp_path / "radars.yaml"
+    path.write_text("radars:\n  - {id: bad, name: Bad, language: en, query: '(diffusion OR'}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_radars(path)
+    assert "radars.0.query" in str(raised.value)
+    assert "position 13" in str(raised.value)
+
+
+def test_unknown_language_rejected(tmp_path):
+    path = tmp_path / "radars.yaml"
+    path.write_text("radars:\n  - {id: r, name: R, language: fr, query: x}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="language"):
+        load_radars(path)
+
+
+def test_shipped_radars_load():
+    radars = load_radars(REPO / "config" / "radars.yaml").radars
+    languages = [r.language for r in radars]
+    assert len(radars) >= 4
+    assert languages.count("zh-CN") >= 2
