@@ -349,7 +349,9 @@ def test_markdown_headings_zh():
 def test_markdown_citations_link():
     papers = real_papers()
     markdown = to_markdown(write_offline(radar("en"), DAY, papers), papers)
-    assert "[\\[1\\]](https://arxiv.org/abs/2503.14558)" in markdown
+    assert "[[1]](https://arxiv.org/abs/2503.14558)" in markdown
+    html = MarkdownIt().render(markdown)
+    assert '<a href="https://arxiv.org/abs/2503.14558">[1]</a>' in html
     assert "1. **[SuperPC: A Single Diffusion Model" in markdown
 
 

@@ -102,7 +102,9 @@ def _list_entry(language: str, number: int, paper_id: str, paper: BriefingPaper 
 
 
 def _citation(number: int, paper: BriefingPaper | None) -> str:
-    return _link(f"\\[{number}\\]", paper.link if paper else None)
+    # A matched pair of brackets is allowed inside link text, so no escaping is needed; an
+    # escaped "\[" would read as the start of a LaTeX display span on the site.
+    return _link(f"[{number}]", paper.link if paper else None)
 
 
 def _link(label: str, url: str | None) -> str:
