@@ -48,7 +48,7 @@ def arxiv_day_sources(fixtures: Path, day: str) -> list[dict]:
     return sources
 
 
-def run_day(data_dir: Path, day: date | str, sources_file: Path, radars_file: Path | None = None):
+def run_day(data_dir: Path, day: date | str, sources_file: Path, radars_file: Path | None = None, llm=None):
     """Materialize the whole daily graph for one day into ``data_dir``; return the result."""
     from dagster import DagsterInstance, materialize
     from dagster_duckdb import DuckDBResource
@@ -63,7 +63,7 @@ def run_day(data_dir: Path, day: date | str, sources_file: Path, radars_file: Pa
             sources_file=str(sources_file),
             radars_file=str(radars_file or REPO / "config" / "radars.yaml"),
         ),
-        "llm": LLMResource(),
+        "llm": llm or LLMResource(),
     }
     return materialize(
         ALL_ASSETS,

@@ -192,3 +192,31 @@ Abstract: A revised abstract for the second version.</description>
   </channel>
 </rss>
 """
+
+
+def test_weekend_day_says_why_it_is_empty(tmp_path, fixtures):
+    sources_file = write_sources(tmp_path / "sources.yaml", arxiv_day_sources(fixtures, DAY)[:1])
+    result = run_day(tmp_path / "data", "2025-03-22", sources_file)
+
+    assert result.success
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        outcome, reason = conn.execute("SELECT outcome, reason FROM fetch_log").fetchone()
+        papers = conn.execute("SELECT count(*) FROM papers").fetchone()[0]
+    assert outcome == "no_announcement"
+    assert "weekends" in reason
+    assert papers == 0
+    page = (tmp_path / "data" / "site" / "llm-reasoning" / "2025-03-22.html").read_text(encoding="utf-8")
+    assert "no announcement" in page
+
+
+def test_stale_feed_is_not_loaded_for_another_day(tmp_path, fixtures):
+    # The 2025-03-20 cs.AI feed presented as Friday 2025-03-21's: its channel date says Thursday.
+    sources_file = write_sources(tmp_path / "sources.yaml", arxiv_day_sources(fixtures, DAY)[:1])
+    result = run_day(tmp_path / "data", "2025-03-21", sources_file)
+
+    assert result.success
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        outcome, reason, items = conn.execute("SELECT outcome, reason, items FROM fetch_log").fetchone()
+    assert outcome == "stale"
+    assert "2025-03-20" in reason
+    assert items == 0

@@ -319,6 +319,10 @@ def _settle_source(
         _write_source_day(conn, day, source.id, kept, None)
         return kept
 
+    if current and all(current[name] == row[name] for name in FETCH_LOG_SCHEMA if name != "fetched_at"):
+        # The same state as already stored (a source that keeps failing the same way, say):
+        # keep the row, so re-running a day leaves fetch_log identical.
+        row["fetched_at"] = current["fetched_at"]
     _write_source_day(conn, day, source.id, row, entries)
     level = log.info if row["outcome"] in (_GOOD, "no_announcement", "unchanged", "skipped") else log.warning
     level(f"{day} {source.id}: {row['outcome']}, {row['items']} items" + (f" ({row['reason']})" if row["reason"] else ""))
