@@ -55,7 +55,7 @@ def _check_specs(model: SqlModel, key: AssetKey) -> list[AssetCheckSpec]:
     return specs
 
 
-def _model_asset(model: SqlModel, model_tables: set[str]) -> AssetsDefinition:
+def _model_asset(model: SqlModel, model_tables: set[str], sql_dir: Path) -> AssetsDefinition:
     key = asset_key_for(model.table)
     deps = []
     for table in model.depends_on:
@@ -75,7 +75,7 @@ def _model_asset(model: SqlModel, model_tables: set[str]) -> AssetsDefinition:
         group_name="warehouse",
         kinds={"sql", "duckdb"},
         check_specs=_check_specs(model, key),
-        metadata={"sql_file": str(model.path.relative_to(SQL_DIR.parent)), "materialized": model.materialized},
+        metadata={"sql_file": str(model.path.relative_to(sql_dir.parent)), "materialized": model.materialized},
     )
     def _build(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
         window = context.partition_time_window
@@ -107,4 +107,4 @@ def _model_asset(model: SqlModel, model_tables: set[str]) -> AssetsDefinition:
 def build_sql_assets(sql_dir: Path = SQL_DIR) -> list[AssetsDefinition]:
     models = load_models(sql_dir)
     tables = {model.table for model in models}
-    return [_model_asset(model, tables) for model in models]
+    return [_model_asset(model, tables, sql_dir) for model in models]
