@@ -1,10 +1,10 @@
 """The one Definitions object of AcademicHub."""
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions
 
 from hub_pipeline.defs.briefings.assets import briefings
 from hub_pipeline.defs.ingest.assets import entries, raw_payloads
-from hub_pipeline.defs.jobs import daily_job, daily_schedule
+from hub_pipeline.defs.jobs import choose_executor, daily_job, daily_schedule
 from hub_pipeline.defs.radars.assets import radar_matches
 from hub_pipeline.defs.resources import default_resources
 from hub_pipeline.defs.site.assets import site
@@ -17,5 +17,5 @@ defs = Definitions(
     jobs=[daily_job],
     schedules=[daily_schedule],
     resources=default_resources(),
-    executor=in_process_executor,
+    executor=choose_executor(),
 )

@@ -1,26 +1,42 @@
 """The daily job and its schedule."""
 
 
+import os
 from datetime import datetime, timezone
 
 from dagster import (
     AssetSelection,
+    ExecutorDefinition,
     RunRequest,
     ScheduleEvaluationContext,
     SkipReason,
     define_asset_job,
     in_process_executor,
+    multiprocess_executor,
     schedule,
 )
 
 from hub_pipeline.lib.calendar import latest_announcement_day
 
-# Writers are serialized by the DuckDB pool anyway, so a subprocess per step buys nothing
-# locally and costs seconds per step; the whole day runs in one process.
+
+def choose_executor() -> ExecutorDefinition:
+    """Return the executor named by HUB_EXECUTOR: in_process (default) or multiprocess.
+
+    Writers are serialized by the DuckDB pool anyway, so a subprocess per step buys nothing on
+    one machine and costs seconds per step; the whole day runs in one process by default.
+    """
+    name = os.environ.get("HUB_EXECUTOR", "in_process")
+    if name == "in_process":
+        return in_process_executor
+    if name == "multiprocess":
+        return multiprocess_executor
+    raise ValueError(f"invalid HUB_EXECUTOR {name!r}: use in_process or multiprocess")
+
+
 daily_job = define_asset_job(
     name="daily_job",
     selection=AssetSelection.all(),
-    executor_def=in_process_executor,
+    executor_def=choose_executor(),
     description="Fetch, parse, deduplicate, match radars, write briefings and publish the site for one announcement day.",
 )
 
