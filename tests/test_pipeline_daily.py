@@ -210,7 +210,7 @@ def test_weekend_day_says_why_it_is_empty(tmp_path, fixtures):
 
 
 def test_stale_feed_is_not_loaded_for_another_day(tmp_path, fixtures):
-    # The 2025-03-20 cs.AI feed presented as Friday 2025-03-21's: its channel date says Thursday.
+    # The 2025-03-20 cs.AI feed presented as Friday 2025-03-21's: its channel date is Thursday.
     sources_file = write_sources(tmp_path / "sources.yaml", arxiv_day_sources(fixtures, DAY)[:1])
     result = run_day(tmp_path / "data", "2025-03-21", sources_file)
 

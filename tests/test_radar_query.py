@@ -39,7 +39,7 @@ def texts(candidate: Candidate) -> dict[str, str]:
     ("query", "superpc", "command_r"),
     [
         ("diffusion", True, False),
-        ('"diffusion model"', True, False),  # plural folding is not needed: the title says Model
+        ('"diffusion model"', True, False),  # plural folding is not needed because the title has "Model"
         ('"point cloud"', True, False),
         ("diffus*", True, False),
         ("LLM*", False, True),  # hits "LLM" in the title and "LLMs" in the abstract

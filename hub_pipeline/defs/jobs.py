@@ -23,7 +23,7 @@ def choose_executor() -> ExecutorDefinition:
     """Return the executor named by HUB_EXECUTOR: in_process (default) or multiprocess.
 
     Writers are serialized by the DuckDB pool anyway, so a subprocess per step buys nothing on
-    one machine and costs seconds per step; the whole day runs in one process by default.
+    one machine and costs seconds per step. The default runs the whole day in one process.
     """
     name = os.environ.get("HUB_EXECUTOR", "in_process")
     if name == "in_process":

@@ -2,8 +2,8 @@
 
 Fetching appends one row per source to raw.fetch_attempts and stores every body it receives.
 Parsing reads the latest attempt per source, decides the day's outcome for that source and
-writes its entries and its fetch_log row together, so a failed fetch or parse never replaces a
-day that loaded well, and re-running a day with the same payloads changes nothing.
+writes its entries and its fetch_log row in one transaction. A failed fetch or parse never
+replaces a day that loaded well, and re-running a day with the same payloads changes nothing.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def count_by(rows: list[Row], key: str) -> dict[str, int]:
 def rss_can_answer(day: date, now: datetime | None = None) -> bool:
     """Return whether a live RSS feed fetched now can stand for ``day``.
 
-    RSS feeds show only their current items, so a fetch made today says nothing about a
+    RSS feeds show only their current items, so a fetch made today tells nothing about a
     day before the latest arXiv mailing (or before yesterday, for the journal feeds).
     """
     current = now or datetime.now(timezone.utc)
