@@ -82,10 +82,32 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     if not result.success:
         print(f"error: the run for {day} failed (run id {result.run_id}); see the messages above or the Dagster UI (make dev)", file=sys.stderr)
         return 1
+    outcomes = _print_sources(warehouse_path(data_dir), day)
+    if outcomes and "loaded" not in outcomes and {"source_error", "parse_error"} & outcomes:
+        print(
+            f"error: no source loaded for {day}; every fetch or parse failed (reasons above, "
+            "and in the warehouse table fetch_log). Check the network and the source URLs, then run the day again.",
+            file=sys.stderr,
+        )
+        return 3
     print(f"Warehouse: {warehouse_path(data_dir)}")
     print(f"Site:      {data_dir / 'site' / 'index.html'}")
     print(f"Briefings: {data_dir / 'briefings'}")
     return 0
+
+
+def _print_sources(database: Path, day: date) -> set[str]:
+    """Print each source's outcome for the day from fetch_log; return the set of outcomes."""
+    import duckdb
+
+    with duckdb.connect(str(database), read_only=True) as conn:
+        rows = conn.execute(
+            "SELECT source_id, outcome, items, reason FROM main.fetch_log WHERE day = ? ORDER BY source_id", [day]
+        ).fetchall()
+    print("Sources:")
+    for source_id, outcome, items, reason in rows:
+        print(f"  {source_id:32s} {outcome:16s} {items or 0:6d} items" + (f"  ({reason})" if reason else ""))
+    return {row[1] for row in rows}
 
 
 def _print_summary(result) -> None:

@@ -1,0 +1,48 @@
+"""The command line that `make run` calls, run as a user would, in a subprocess."""
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import REPO, write_sources
+
+
+def run_cli(tmp_path, *arguments):
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    env.pop("DAGSTER_HOME", None)
+    env.pop("OPENAI_API_KEY", None)
+    return subprocess.run(
+        [sys.executable, "-m", "hub_pipeline.cli", "run", *arguments],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_invalid_config_exits_before_running(tmp_path):
+    radars = tmp_path / "radars.yaml"
+    radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'a AND'}\n", encoding="utf-8")
+    completed = run_cli(tmp_path, "--date", "2025-03-20", "--radars", str(radars))
+    assert completed.returncode == 2
+    assert "radars.0.query" in completed.stderr
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
+
+
+def test_invalid_date_rejected(tmp_path):
+    completed = run_cli(tmp_path, "--date", "2025-13-01")
+    assert completed.returncode == 2
+    assert "invalid date '2025-13-01'" in completed.stderr
+
+
+def test_all_sources_failing_exits_nonzero(tmp_path):
+    missing = tmp_path / "no-such-feed.xml"
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "gone", "kind": "rss", "url": missing.as_uri()}])
+    completed = run_cli(tmp_path, "--date", "2025-03-20", "--sources", str(sources))
+    assert completed.returncode == 3
+    assert "no source loaded for 2025-03-20" in completed.stderr
+    assert "gone" in completed.stdout
+    assert "source_error" in completed.stdout
+    # The run is recorded in the instance under the data folder, where `make dev` looks.
+    assert (tmp_path / "data" / "dagster" / "dagster.yaml").is_file()
