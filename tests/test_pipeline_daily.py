@@ -220,3 +220,19 @@ def test_stale_feed_is_not_loaded_for_another_day(tmp_path, fixtures):
     assert outcome == "stale"
     assert "2025-03-20" in reason
     assert items == 0
+
+
+def test_sql_assets_report_counts(first_run):
+    _, _, result = first_run
+    metadata = {
+        event.asset_key.to_user_string(): event.step_materialization_data.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    # 352 listings of 211 papers: 141 sightings merged into papers listed elsewhere that day.
+    assert metadata["paper_listings"]["listings"].value == 352
+    assert metadata["paper_listings"]["papers_listed"].value == 211
+    assert metadata["paper_listings"]["merged_duplicates"].value == 141
+    assert metadata["papers"]["new_papers"].value == 211
+    assert metadata["papers"]["updated_papers"].value == 0
+    assert metadata["entries"]["entries"].value == 352
+    assert metadata["briefings"]["briefings"].value == 6

@@ -20,6 +20,16 @@ columns:
   link: Item link.
   payload_sha256: Raw payload the listing was parsed from.
   item_index: Position of the item in that payload.
+metrics:
+  listings: >
+    SELECT count(*) FROM main.paper_listings
+    WHERE announced_day >= $window_start AND announced_day < $window_end
+  papers_listed: >
+    SELECT count(DISTINCT paper_id) FROM main.paper_listings
+    WHERE announced_day >= $window_start AND announced_day < $window_end
+  merged_duplicates: >
+    SELECT count(*) - count(DISTINCT paper_id) FROM main.paper_listings
+    WHERE announced_day >= $window_start AND announced_day < $window_end
 */
 SELECT
     paper_id,

@@ -22,6 +22,15 @@ columns:
   first_announced_day: Day the work was first listed.
   latest_announced_day: Day the work was last listed.
   listing_count: Number of sightings (rows in paper_listings).
+metrics:
+  new_papers: >
+    SELECT count(*) FROM main.papers
+    WHERE first_announced_day >= $window_start AND first_announced_day < $window_end
+  updated_papers: >
+    SELECT count(DISTINCT paper_id) FROM staging.entries
+    WHERE day >= $window_start AND day < $window_end
+      AND paper_id IN (SELECT paper_id FROM main.papers WHERE first_announced_day < $window_start)
+  papers_total: SELECT count(*) FROM main.papers
 */
 WITH sightings AS (
     SELECT

@@ -14,6 +14,8 @@ The file starts with a block comment holding YAML:
       not_null: [paper_id, title]
     columns:
       paper_id: Canonical id of the work.
+    metrics:                     # integer queries reported as metadata after each build
+      new_papers: SELECT count(*) FROM main.papers WHERE first_announced_day >= $window_start
     */
     SELECT ...
 
@@ -57,6 +59,7 @@ class _Header(BaseModel):
     depends_on: list[str] = []
     tests: _Tests = _Tests()
     columns: dict[str, str] = {}
+    metrics: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -73,6 +76,7 @@ class SqlModel:
     unique: list[list[str]]
     not_null: list[str]
     columns: dict[str, str]
+    metrics: dict[str, str]
     sql: str
 
     @property
@@ -123,6 +127,7 @@ def parse_model(path: Path) -> SqlModel:
         unique=[[item] if isinstance(item, str) else item for item in header.tests.unique],
         not_null=header.tests.not_null,
         columns=header.columns,
+        metrics=header.metrics,
         sql=body,
     )
 
@@ -137,10 +142,10 @@ def load_models(sql_dir: Path) -> list[SqlModel]:
     return models
 
 
-def _parameters(model: SqlModel, window_start: date, window_end: date) -> dict[str, object]:
+def _parameters(sql: str, window_start: date, window_end: date) -> dict[str, object]:
     # DuckDB rejects named parameters that the statement does not use, so pass only those used.
     values = {"window_start": window_start, "window_end": window_end}
-    return {name: value for name, value in values.items() if f"${name}" in model.sql}
+    return {name: value for name, value in values.items() if f"${name}" in sql}
 
 
 def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: date, window_end: date) -> int:
@@ -149,7 +154,7 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: 
     A table model is rebuilt whole; a partitioned model replaces the rows of the window only;
     a view is recreated. A failure rolls back, so the previous table stays as it was.
     """
-    parameters = _parameters(model, window_start, window_end)
+    parameters = _parameters(model.sql, window_start, window_end)
     conn.execute(f"CREATE SCHEMA IF NOT EXISTS {model.schema}")
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -192,6 +197,20 @@ def _comment(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def compute_metrics(
+    conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: date, window_end: date
+) -> dict[str, int]:
+    """Run the model's metric queries for the window; each returns one integer."""
+    metrics = {}
+    for name, sql in model.metrics.items():
+        try:
+            row = conn.execute(sql, _parameters(sql, window_start, window_end)).fetchone()
+        except duckdb.Error as error:
+            raise SqlModelError(f"{model.path}: metric {name!r} failed: {error}") from error
+        metrics[name] = int(row[0]) if row and row[0] is not None else 0
+    return metrics
 
 
 def run_data_tests(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> list[DataTestResult]:

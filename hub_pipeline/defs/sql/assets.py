@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.defs.resources import WRITER_POOL
 from hub_pipeline.defs.warehouse import warehouse
-from hub_pipeline.lib.sql_models import SqlModel, build_model, load_models, run_data_tests
+from hub_pipeline.lib.sql_models import SqlModel, build_model, compute_metrics, load_models, run_data_tests
 
 SQL_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
 
@@ -81,11 +81,12 @@ def _model_asset(model: SqlModel, model_tables: set[str], sql_dir: Path) -> Asse
         window = context.partition_time_window
         with warehouse(duckdb) as conn:
             row_count = build_model(conn, model, window.start.date(), window.end.date())
+            metrics = compute_metrics(conn, model, window.start.date(), window.end.date())
             results = run_data_tests(conn, model)
 
         context.log.info(f"{model.table}: {row_count} rows; tests failed: {[r.name for r in results if not r.passed]}")
         return MaterializeResult(
-            metadata={"rows": row_count, "table": model.table},
+            metadata={"rows": row_count, **metrics, "table": model.table},
             check_results=[
                 AssetCheckResult(
                     check_name=result.name,
