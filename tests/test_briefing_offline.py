@@ -371,3 +371,15 @@ def test_json_serializable():
     assert decoded["generator"] == "offline"
     assert decoded["papers"][0]["announced_day"] == "2025-03-20"
     assert len(decoded["papers"]) == 9
+
+
+def test_latex_title_survives_markdown_and_site():
+    from hub_pipeline.lib.site.briefing_html import render_briefing_markdown
+
+    # The title of arXiv 2503.15457 in the 2025-03-20 cs.CV feed.
+    paper = synthetic_paper(1, 1.0, title="Di$\\mathtt{[M]}$O: Distilling Masked Diffusion Models into One-step Generator")
+    markdown = to_markdown(write_offline(radar("en"), DAY, [paper]), [paper])
+    html = str(render_briefing_markdown(markdown))
+    assert "Di$\\mathtt{[M]}$O" in markdown
+    assert '<span class="math">$\\mathtt{[M]}$</span>' in html
+    assert "\\[M\\]" not in html

@@ -12,6 +12,10 @@ from hub_pipeline.lib.models import Briefing, BriefingPaper
 
 # Characters that would turn untrusted text into Markdown markup or raw HTML.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
+# Inline LaTeX as titles carry it: $...$ (no space inside the dollars, no digit after the
+# closing one, as Pandoc reads them) and \(...\). These spans are kept as written, because
+# the site renders them verbatim and an escape inside would show as a stray backslash.
+_MATH_SPAN = re.compile(r"(\$(?!\s)[^$\n]+?(?<!\s)\$(?!\d)|\\\(.+?\\\))")
 
 
 def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
@@ -116,8 +120,10 @@ def _link(label: str, url: str | None) -> str:
 
 
 def _escape(value: str) -> str:
-    """Escape Markdown markup in untrusted text and fold it onto one line."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(value).split()))
+    """Escape Markdown markup in untrusted text, outside LaTeX spans, and fold it onto one line."""
+    parts = _MATH_SPAN.split(" ".join(str(value).split()))
+    # re.split with one group alternates text and math spans: even indexes are text.
+    return "".join(part if index % 2 else _MARKDOWN_SPECIAL.sub(r"\\\1", part) for index, part in enumerate(parts))
 
 
 def _plain(value: Any) -> Any:

@@ -24,7 +24,9 @@ _LINK_SCHEMES = ("http", "https")
 _URL_FORBIDDEN_CHARS = re.compile(r"[\x00-\x20\x7f\\]")
 
 # Opening and closing delimiters of LaTeX spans, longest first so "$$" wins over "$".
-_MATH_DELIMITERS = (("$$", "$$"), ("\\(", "\\)"), ("\\[", "\\]"), ("$", "$"))
+# Display math written \[...\] is left out: the briefing writer escapes a literal "[" as
+# "\[", so that pair would turn bracketed title text into a math span.
+_MATH_DELIMITERS = (("$$", "$$"), ("\\(", "\\)"), ("$", "$"))
 
 
 def safe_link(url: str | None) -> str | None:
