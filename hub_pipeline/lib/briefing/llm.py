@@ -453,7 +453,7 @@ class LLMWriter:
         if retry_after is not None:
             return min(retry_after, MAX_RETRY_AFTER_S)
         backoff = self.settings.retry_backoff_s
-        return tenacity.wait_exponential_jitter(initial=backoff, max=MAX_RETRY_AFTER_S, jitter=backoff)(state)
+        return tenacity.wait_exponential_jitter(multiplier=backoff, max=MAX_RETRY_AFTER_S, jitter=backoff)(state)
 
     def _fall_back(
         self, radar: RadarInfo, day: date, papers: list[BriefingPaper], failure: LLMFailure, usage: _Usage, key: str
