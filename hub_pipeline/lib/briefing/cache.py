@@ -21,7 +21,7 @@ CACHE_TABLE = "raw.llm_cache"
 
 
 class ReplyCache(Protocol):
-    """Where validated replies are kept between runs."""
+    """Store of validated replies, kept between runs."""
 
     def get(self, key: str) -> dict[str, Any] | None: ...
 

@@ -99,7 +99,7 @@ COMBINE_PROMPT = (
 
 @dataclass(slots=True)
 class LLMSettings:
-    """How the LLM writer calls the model and what it may spend."""
+    """Model, request limits, retry policy, budget and prices of the LLM writer."""
 
     model: str
     max_tokens: int = 1500  # completion tokens per request
@@ -251,10 +251,10 @@ def split_batches(radar: RadarInfo, day: date, ranked: list[BriefingPaper], max_
 
 
 class LLMWriter:
-    """Writes briefings for one run: keeps the run's token count, the cache and a quota stop.
+    """Writer of one run's briefings, with the run's token count, the cache and a quota stop.
 
-    After a quota error (HTTP 429 with code insufficient_quota) no further request is made in
-    the run; the remaining briefings fall back to the offline writer with that reason.
+    After a quota error (HTTP 429 with code insufficient_quota) the run makes no further request.
+    The remaining briefings fall back to the offline writer with that reason.
     """
 
     def __init__(self, client: openai.OpenAI, settings: LLMSettings, cache: ReplyCache | None = None) -> None:
@@ -267,7 +267,11 @@ class LLMWriter:
         self.quota_error: str | None = None
 
     def write(self, radar: RadarInfo, day: date, papers: list[BriefingPaper], cache: ReplyCache | None = None) -> Briefing:
-        """Write one radar's briefing for one day, grounded in ``papers``; never raises for LLM failures."""
+        """Write one radar's briefing for one day, grounded in ``papers``.
+
+        An LLMFailure (any failed request or unusable reply) becomes an offline briefing with
+        ``failure`` and ``error`` set instead of an exception.
+        """
         if not papers:
             return write_offline(radar, day, papers)
         cache = cache or self.cache
@@ -447,7 +451,7 @@ class LLMWriter:
         return _reply_content(response, settings.max_tokens)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
-        """Wait as the server's Retry-After says, else exponentially with jitter."""
+        """Return the server's Retry-After delay when it sent one, else an exponential backoff with jitter."""
         exc = state.outcome.exception() if state.outcome else None
         retry_after = _retry_after_s(exc)
         if retry_after is not None:
