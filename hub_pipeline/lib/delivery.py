@@ -2,7 +2,7 @@
 
 Delivery is opt-in per radar in radars.yaml. Secrets never live in the configuration: the
 SMTP settings come from HUB_SMTP_* variables and each webhook names the environment variable
-that holds its URL (the URL carries the bot's token).
+that contains its URL (the URL carries the bot's token).
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def deliver_briefing(
 ) -> list[DeliveryResult]:
     """Send one briefing to every configured target and return one result per target.
 
-    ``webhooks`` holds (kind, name of the environment variable with the URL). Targets in
+    ``webhooks`` contains (kind, name of the environment variable with the URL). Targets in
     ``already_sent`` (channel, target) got this same briefing before and are skipped, so a
     re-run of a day sends nothing twice. A failure of one target does not stop the others.
     """

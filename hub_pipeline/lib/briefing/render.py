@@ -15,10 +15,10 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|#~])")
 
 
 def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
-    """Render one briefing as Markdown: headline, themes with numbered citations, reading list, footer.
+    """Render one briefing as Markdown: headline, themes, cross-domain links, reading list, updates, footer.
 
-    Citation numbers follow the reading list. Papers cited only in themes are numbered after it,
-    in a list of their own, so every [n] points at a listed title.
+    Citation numbers follow the reading list. Papers cited only in themes, links or updates are
+    numbered after it, in a list of their own, so every [n] points at a listed title.
     """
     language = briefing.language
     by_id = {paper.paper_id: paper for paper in papers}
