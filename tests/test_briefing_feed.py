@@ -85,3 +85,12 @@ def test_site_page_shows_sections(tmp_path):
     assert "跨领域联系" in html
     assert "v2：本雷达此前报道过的论文发布了新版本。" in html
     assert "阅读清单" in html
+
+
+def test_site_pages_announce_feed(tmp_path):
+    papers = real_papers()
+    page = RadarDayPage(radar=radar("en"), day=DAY, papers=papers, briefing_markdown="# b", briefing_generator="offline", source_notes=[])
+    render_site(tmp_path, [page], generated_at=datetime(2025, 3, 20, 8, tzinfo=timezone.utc))
+    link = '<link rel="alternate" type="application/atom+xml" title="Generative AI" href="feed.atom">'
+    assert link in (tmp_path / "genai" / "2025-03-20.html").read_text(encoding="utf-8")
+    assert link in (tmp_path / "genai" / "index.html").read_text(encoding="utf-8")

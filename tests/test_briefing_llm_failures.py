@@ -286,3 +286,14 @@ def test_cross_domain_and_updates_kept():
     markdown = to_markdown(briefing, papers)
     assert "## 跨领域联系" in markdown
     assert "## 更新" in markdown
+
+
+def test_glossary_in_prompt():
+    info = radar("zh-CN")
+    info.glossary = ["Gaussian Splatting", "NeRF"]
+    with serve_openai_stub([completion(good_reply())]) as stub:
+        client = make_client(stub.base_url + "/v1", API_KEY, timeout_s=10, max_retries=0)
+        LLMWriter(client, settings()).write(info, DAY, real_papers())
+    user = stub.requests[0].json()["messages"][1]["content"]
+    assert "Glossary, keep these terms exactly as written: Gaussian Splatting; NeRF" in user
+    assert cache_key(MODEL, "llm-2", info, real_papers()) != cache_key(MODEL, "llm-2", radar("zh-CN"), real_papers())

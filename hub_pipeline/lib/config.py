@@ -117,6 +117,7 @@ class RadarConfig(BaseModel):
     authors: list[str] = []  # keep papers with one of these authors
     max_papers: int = Field(default=30, ge=1, le=500)
     delivery: DeliveryConfig | None = None  # opt-in e-mail and chat webhooks
+    glossary: list[str] = []  # terms the LLM keeps as written, e.g. English terms in a zh-CN briefing
 
     @field_validator("query")
     @classmethod

@@ -91,6 +91,7 @@ class RadarInfo:
     language: Language
     query: str
     description: str = ""
+    glossary: list[str] = field(default_factory=list)  # terms a briefing keeps exactly as written
 
 
 @dataclass(slots=True)

@@ -72,7 +72,7 @@ def briefings(
         writer = LLMWriter(client, llm.settings()) if client is not None else None
         cache = WarehouseCache(conn)
         for radar in radars:
-            info = RadarInfo(radar.id, radar.name, radar.language, radar.query, radar.description)
+            info = RadarInfo(radar.id, radar.name, radar.language, radar.query, radar.description, radar.glossary)
             papers = briefing_papers(conn, radar.id, day)
             if writer is not None and papers:
                 briefing = writer.write(info, day, papers, cache=cache.for_briefing(radar.id, day))

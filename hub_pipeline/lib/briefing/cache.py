@@ -43,7 +43,7 @@ def cache_key(model: str, prompt_version: str, radar: RadarInfo, papers: list[Br
         "model": model,
         "prompt_version": prompt_version,
         "language": radar.language,
-        "radar": [radar.radar_id, radar.name, radar.query, radar.description],
+        "radar": [radar.radar_id, radar.name, radar.query, radar.description, radar.glossary],
         "inputs": inputs,
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

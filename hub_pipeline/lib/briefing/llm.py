@@ -509,6 +509,8 @@ def _radar_lines(radar: RadarInfo, day: date) -> list[str]:
     lines = [f"Radar: {radar.name}", f"Radar query: {radar.query}"]
     if radar.description:
         lines.append(f"Radar description: {radar.description}")
+    if radar.glossary:
+        lines.append("Glossary, keep these terms exactly as written: " + "; ".join(radar.glossary))
     lines += [f"Announcement day: {day.isoformat()}", f"Language: {radar.language}"]
     return lines
 

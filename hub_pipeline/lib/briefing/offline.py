@@ -51,6 +51,8 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
         ReadingItem(paper_id=paper.paper_id, why=_why(language, paper))
         for paper in ranked[:MAX_READING_ITEMS]
     ]
+    # NOTE: "now published in ..." notes need the preprint-to-article links of a paper_links
+    # table, which the warehouse does not have yet; updates cover new versions only.
     updates = [ReadingItem(paper_id=paper.paper_id, why=update_note(language, paper)) for paper in ranked if paper.is_update]
 
     cited_ids: list[str] = []
