@@ -72,8 +72,11 @@ def test_second_run_spends_no_tokens(day_setup):
 def test_stored_audit_columns(day_setup):
     data_dir = day_setup[0]
     reply = ScriptedResponse(200, chat_completion(json.dumps(REPLY), prompt_tokens=2000, completion_tokens=500))
-    run_with_stub(day_setup, [reply], price_in_per_1k=0.5, price_out_per_1k=2.0)
+    result, _ = run_with_stub(day_setup, [reply], price_in_per_1k=0.5, price_out_per_1k=2.0)
     row = stored_briefing(data_dir)
+    metadata = materialization_metadata(result, "briefings")
+    assert metadata["briefing_arabic-llm"].value == row["markdown"]
+    assert metadata["cost_usd"].value == 2.0
     assert row["prompt_version"] == "llm-2"
     assert row["input_ids"] == ["arxiv:2503.14603"]
     assert row["cited_ids"] == ["arxiv:2503.14603"]
@@ -108,11 +111,3 @@ def test_failure_labelled_everywhere(day_setup):
     assert "LLM quota exhausted" in saved
     assert metadata["llm_failures"].value == 1
     assert metadata["failures"].value == {"arabic-llm": f"quota_exhausted: {row['error']}"}
-
-
-def test_metadata_has_full_briefing(day_setup):
-    data_dir = day_setup[0]
-    reply = ScriptedResponse(200, chat_completion(json.dumps(REPLY)))
-    result, _ = run_with_stub(day_setup, [reply])
-    metadata = materialization_metadata(result, "briefings")
-    assert metadata["briefing_arabic-llm"].value == stored_briefing(data_dir)["markdown"]
