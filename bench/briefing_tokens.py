@@ -5,9 +5,9 @@
 Runs the whole daily graph in-process over the six stored arXiv feeds of 2025-03-20
 (config/sources-2025-03-20-offline.yaml) and config/radars.yaml, with the LLM writer pointed at
 an OpenAI-compatible server on 127.0.0.1. That server writes a valid briefing from the paper
-ids it is sent and reports usage as the tokenizer-free estimate of
+ids it receives. It reports usage as the tokenizer-free estimate of
 hub_pipeline.lib.briefing.budget (one token per CJK character, one per four other
-characters): the token counts are estimates, not a real tokenizer's. The day is then run a
+characters), so the token counts are estimates, not a real tokenizer's. The day is then run a
 second time on the same warehouse, and the requests and tokens of that run are counted.
 The per-paper-TLDR baseline is 2,000 tokens per matched paper.
 """

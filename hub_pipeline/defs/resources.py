@@ -47,8 +47,8 @@ class LLMResource(ConfigurableResource):
 
     The key, OPENAI_BASE_URL and HUB_LLM_MODEL are read from the environment when a run starts,
     so no secret is stored in the definitions or shown in the UI. The prices default to
-    gpt-4o-mini's list prices (USD 0.15 and 0.60 per million tokens, December 2026); set them
-    for another model, or to 0 to record no cost.
+    gpt-4o-mini's list prices at its launch in July 2024 (USD 0.15 and 0.60 per million tokens).
+    Set them for another model, or to 0 to record no cost.
     """
 
     model: str = ""

@@ -86,7 +86,7 @@ class WebhookConfig(BaseModel):
 
 
 class DeliveryConfig(BaseModel):
-    """Where a radar's briefing is sent each day, besides the site and the feed."""
+    """Delivery targets of a radar's daily briefing, besides the site and the feed."""
 
     model_config = ConfigDict(extra="forbid")
 
