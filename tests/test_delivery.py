@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import email
+import hashlib
+import hmac
 import json
+import urllib.parse
 import socket
 import threading
 from collections.abc import Iterator
@@ -19,7 +23,7 @@ from aiosmtpd.smtp import AuthResult
 
 from hub_pipeline.lib.briefing import to_markdown, write_offline
 from hub_pipeline.lib.config import ConfigError, load_radars
-from hub_pipeline.lib.delivery import SmtpSettings, deliver_briefing, to_slack_mrkdwn, webhook_payload
+from hub_pipeline.lib.delivery import SmtpSettings, deliver_briefing, sign_webhook, to_slack_mrkdwn, webhook_payload
 from tests.conftest import run_day, write_sources
 from tests.test_briefing_offline import DAY, radar, real_papers
 
@@ -71,7 +75,7 @@ def webhook_server() -> Iterator[tuple[str, list[tuple[str, dict]]]]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             received.append((self.path, json.loads(body)))
-            status, reply = WEBHOOK_REPLIES.get(self.path, (404, b"not found"))
+            status, reply = WEBHOOK_REPLIES.get(self.path.split("?")[0], (404, b"not found"))
             self.send_response(status)
             self.send_header("Content-Length", str(len(reply)))
             self.end_headers()
@@ -220,7 +224,7 @@ def test_webhooks_sent_in_platform_formats():
     kinds = ["feishu", "dingtalk", "wecom", "slack"]
     with webhook_server() as (base, received):
         environ = {f"HOOK_{kind.upper()}": f"{base}/{kind}" for kind in kinds}
-        results = deliver(webhooks=[(kind, f"HOOK_{kind.upper()}") for kind in kinds], environ=environ)
+        results = deliver(webhooks=[(kind, f"HOOK_{kind.upper()}", None) for kind in kinds], environ=environ)
     assert [(r.channel, r.status) for r in results] == [(kind, "sent") for kind in kinds]
     bodies = dict(received)
     assert bodies["/feishu"]["msg_type"] == "interactive"
@@ -231,7 +235,7 @@ def test_webhooks_sent_in_platform_formats():
 
 def test_webhook_error_code_failed():
     with webhook_server() as (base, _):
-        results = deliver(webhooks=[("dingtalk", "HOOK")], environ={"HOOK": f"{base}/dingtalk-keyword"})
+        results = deliver(webhooks=[("dingtalk", "HOOK", None)], environ={"HOOK": f"{base}/dingtalk-keyword"})
     assert results[0].status == "failed"
     assert results[0].detail == "keywords not in content"
 
@@ -239,20 +243,20 @@ def test_webhook_error_code_failed():
 def test_webhook_http_error_hides_url():
     with webhook_server() as (base, _):
         url = f"{base}/slack-gone"
-        results = deliver(webhooks=[("slack", "HOOK")], environ={"HOOK": url})
+        results = deliver(webhooks=[("slack", "HOOK", None)], environ={"HOOK": url})
     assert results[0].status == "failed"
     assert results[0].detail == "HTTP 404: no_service"
     assert url not in results[0].detail
 
 
 def test_webhook_url_unset_skipped():
-    results = deliver(webhooks=[("wecom", "HUB_WECOM_URL")])
+    results = deliver(webhooks=[("wecom", "HUB_WECOM_URL", None)])
     assert results[0].status == "skipped"
     assert results[0].detail == "HUB_WECOM_URL is not set: put the webhook URL there"
 
 
 def test_already_sent_skipped():
-    results = deliver(webhooks=[("wecom", "HOOK")], environ={"HOOK": "http://127.0.0.1:9/x"}, already_sent={("wecom", "HOOK")})
+    results = deliver(webhooks=[("wecom", "HOOK", None)], environ={"HOOK": "http://127.0.0.1:9/x"}, already_sent={("wecom", "HOOK")})
     assert (results[0].status, results[0].detail) == ("skipped", "already sent")
 
 
@@ -309,3 +313,43 @@ def test_pipeline_delivers_once(tmp_path, fixtures, monkeypatch):
     ]
     feed_xml = (data_dir / "site" / "arabic-llm" / "feed.atom").read_text(encoding="utf-8")
     assert "urn:academichub:briefing:arabic-llm:2025-03-20" in feed_xml
+
+
+def test_feishu_signed():
+    _, payload = sign_webhook("feishu", "https://open.feishu.cn/x", {"msg_type": "text"}, "s3cret", now=1599360473.5)
+    expected = base64.b64encode(hmac.new(b"1599360473\ns3cret", b"", hashlib.sha256).digest()).decode()
+    assert payload == {"msg_type": "text", "timestamp": "1599360473", "sign": expected}
+
+
+def test_dingtalk_signed():
+    url, payload = sign_webhook("dingtalk", "https://oapi.dingtalk.com/robot/send?access_token=t", {"a": 1}, "SEC1", now=1700000000.123)
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
+    expected = base64.b64encode(hmac.new(b"SEC1", b"1700000000123\nSEC1", hashlib.sha256).digest()).decode()
+    assert query["timestamp"] == ["1700000000123"]
+    assert query["sign"] == [expected]
+    assert query["access_token"] == ["t"]
+    assert payload == {"a": 1}
+
+
+def test_signed_webhook_delivered():
+    with webhook_server() as (base, received):
+        environ = {"HOOK": f"{base}/dingtalk", "HOOK_SECRET": "SEC1"}
+        results = deliver(webhooks=[("dingtalk", "HOOK", "HOOK_SECRET")], environ=environ)
+    assert results[0].status == "sent"
+    assert received[0][0].startswith("/dingtalk?timestamp=")
+
+
+def test_signing_secret_unset_skipped():
+    results = deliver(webhooks=[("feishu", "HOOK", "HOOK_SECRET")], environ={"HOOK": "http://127.0.0.1:9/x"})
+    assert results[0].status == "skipped"
+    assert results[0].detail == "HOOK_SECRET is not set: put the bot's signing secret there"
+
+
+def test_secret_rejected_for_slack(tmp_path):
+    radars = tmp_path / "radars.yaml"
+    radars.write_text(
+        "radars:\n  - {id: r, name: R, language: en, query: x, delivery: {webhooks: [{kind: slack, url_env: HOOK, secret_env: S}]}}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="secret_env is only used by feishu and dingtalk"):
+        load_radars(radars)

@@ -83,6 +83,14 @@ class WebhookConfig(BaseModel):
 
     kind: Literal["feishu", "dingtalk", "wecom", "slack"]
     url_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    # Feishu and DingTalk bots can require signed requests; this names the variable with the secret.
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _signing_supported(self) -> "WebhookConfig":
+        if self.secret_env and self.kind not in ("feishu", "dingtalk"):
+            raise ValueError(f"secret_env is only used by feishu and dingtalk webhooks, not {self.kind}")
+        return self
 
 
 class DeliveryConfig(BaseModel):

@@ -7,8 +7,13 @@ that contains its URL (the URL carries the bot's token).
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 import smtplib
+import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -111,6 +116,27 @@ def webhook_payload(kind: str, title: str, markdown: str, link: str = "") -> dic
     raise ValueError(f"unknown webhook kind {kind!r}: use feishu, dingtalk, wecom or slack")
 
 
+def sign_webhook(kind: str, url: str, payload: dict, secret: str, now: float | None = None) -> tuple[str, dict]:
+    """Add the signature a Feishu or DingTalk bot with signing enabled checks; return (url, payload).
+
+    Both sign "<timestamp>\n<secret>" with HMAC-SHA256 and send it base64-encoded: Feishu
+    with the string as the key and seconds in the JSON body, DingTalk with the secret as the
+    key and milliseconds in the URL's query.
+    """
+    now = time.time() if now is None else now
+    if kind == "feishu":
+        timestamp = str(int(now))
+        digest = hmac.new(f"{timestamp}\n{secret}".encode(), b"", hashlib.sha256).digest()
+        return url, {**payload, "timestamp": timestamp, "sign": base64.b64encode(digest).decode()}
+    if kind == "dingtalk":
+        timestamp = str(int(now * 1000))
+        digest = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
+        sign = urllib.parse.quote_plus(base64.b64encode(digest).decode())
+        separator = "&" if "?" in url else "?"
+        return f"{url}{separator}timestamp={timestamp}&sign={sign}", payload
+    raise ValueError(f"{kind} webhooks are not signed: remove secret_env")
+
+
 def post_webhook(client: httpx.Client, kind: str, url: str, payload: dict) -> tuple[bool, str]:
     """POST a payload and read the platform's reply; return (delivered, detail).
 
@@ -167,7 +193,7 @@ def _fit_chars(text: str, limit: int, link: str) -> str:
 
 def deliver_briefing(
     email: list[str],
-    webhooks: list[tuple[str, str]],
+    webhooks: list[tuple[str, str, str | None]],
     *,
     subject: str,
     markdown: str,
@@ -179,7 +205,7 @@ def deliver_briefing(
 ) -> list[DeliveryResult]:
     """Send one briefing to every configured target and return one result per target.
 
-    ``webhooks`` contains (kind, name of the environment variable with the URL). Targets in
+    ``webhooks`` contains (kind, variable with the URL, variable with the signing secret or None). Targets in
     ``already_sent`` (channel, target) got this same briefing before and are skipped, so a
     re-run of a day sends nothing twice. A failure of one target does not stop the others.
     """
@@ -206,7 +232,7 @@ def deliver_briefing(
             except (OSError, smtplib.SMTPException) as error:
                 results.append(DeliveryResult("email", recipient, "failed", f"{type(error).__name__}: {error}"[:300]))
 
-    for kind, url_env in webhooks:
+    for kind, url_env, secret_env in webhooks:
         if (kind, url_env) in already_sent:
             results.append(DeliveryResult(kind, url_env, "skipped", "already sent"))
             continue
@@ -214,8 +240,16 @@ def deliver_briefing(
         if not url:
             results.append(DeliveryResult(kind, url_env, "skipped", f"{url_env} is not set: put the webhook URL there"))
             continue
+        payload = webhook_payload(kind, subject, markdown, link)
+        request_url = url
+        if secret_env:
+            secret = environ.get(secret_env, "")
+            if not secret:
+                results.append(DeliveryResult(kind, url_env, "skipped", f"{secret_env} is not set: put the bot's signing secret there"))
+                continue
+            request_url, payload = sign_webhook(kind, url, payload, secret)
         try:
-            delivered, detail = post_webhook(http_client, kind, url, webhook_payload(kind, subject, markdown, link))
+            delivered, detail = post_webhook(http_client, kind, request_url, payload)
         except httpx.HTTPError as error:
             # The message of an httpx error can contain the URL, and with it the bot's token.
             delivered, detail = False, f"{type(error).__name__}: request to ${url_env} failed"

@@ -109,7 +109,7 @@ def deliveries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubS
 
             results = deliver_briefing(
                 radar.delivery.email,
-                [(hook.kind, hook.url_env) for hook in radar.delivery.webhooks],
+                [(hook.kind, hook.url_env, hook.secret_env) for hook in radar.delivery.webhooks],
                 subject=text(radar.language, "md_title", radar_id=radar.name, day=day.isoformat()),
                 markdown=markdown,
                 html=str(render_briefing_markdown(markdown)),
