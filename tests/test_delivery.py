@@ -7,6 +7,9 @@ import email
 import hashlib
 import hmac
 import json
+import shutil
+import ssl
+import subprocess
 import urllib.parse
 import socket
 import threading
@@ -353,3 +356,22 @@ def test_secret_rejected_for_slack(tmp_path):
     )
     with pytest.raises(ConfigError, match="secret_env is only used by feishu and dingtalk"):
         load_radars(radars)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a test certificate")
+def test_email_starttls_verified(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    with smtp_server(tls_context=server_context, require_starttls=True) as (inbox, port):
+        trusted = deliver(email_to=["reader@example.org"], environ=smtp_env(port, HUB_SMTP_STARTTLS="true", HUB_SMTP_CA_FILE=str(cert)))
+        untrusted = deliver(email_to=["reader@example.org"], environ=smtp_env(port, HUB_SMTP_STARTTLS="true"))
+    assert trusted[0].status == "sent"
+    assert len(inbox.messages) == 1
+    assert untrusted[0].status == "failed"
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted[0].detail

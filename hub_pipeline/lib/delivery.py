@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import re
 import smtplib
+import ssl
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -39,11 +40,12 @@ class SmtpSettings:
     user: str = ""
     password: str = ""
     starttls: bool = False
+    ca_file: str = ""  # extra CA certificates to trust for STARTTLS, e.g. a company mail server's
     timeout_s: float = 30.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SmtpSettings | None:
-        """Read HUB_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM and _STARTTLS; None when no host is set."""
+        """Read HUB_SMTP_HOST, _PORT, _USER, _PASSWORD, _FROM, _STARTTLS and _CA_FILE; None without a host."""
         host = environ.get("HUB_SMTP_HOST", "").strip()
         if not host:
             return None
@@ -63,6 +65,7 @@ class SmtpSettings:
             user=environ.get("HUB_SMTP_USER", ""),
             password=environ.get("HUB_SMTP_PASSWORD", ""),
             starttls=starttls,
+            ca_file=environ.get("HUB_SMTP_CA_FILE", "").strip(),
         )
 
 
@@ -89,7 +92,8 @@ def send_email(settings: SmtpSettings, recipient: str, subject: str, markdown: s
 
     with smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_s) as smtp:
         if settings.starttls:
-            smtp.starttls()
+            # smtplib's own default context does not check the certificate; this one does.
+            smtp.starttls(context=ssl.create_default_context(cafile=settings.ca_file or None))
         if settings.user:
             smtp.login(settings.user, settings.password)
         smtp.send_message(message)
