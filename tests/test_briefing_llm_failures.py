@@ -6,7 +6,8 @@ import json
 
 from hub_pipeline.lib.briefing import make_client, to_markdown
 from hub_pipeline.lib.briefing.cache import MemoryCache, cache_key
-from hub_pipeline.lib.briefing.llm import PAPERS_END, PAPERS_START, PARTIALS_START, LLMSettings, LLMWriter, split_batches
+from hub_pipeline.lib.briefing.llm import LLMSettings, LLMWriter
+from hub_pipeline.lib.briefing.prompt import PAPERS_END, PAPERS_START, PARTIALS_START, split_batches
 from tests.openai_stub_server import ScriptedResponse, chat_completion, error_body, serve_openai_stub
 from tests.test_briefing_llm import API_KEY, MODEL, completion, good_reply
 from tests.test_briefing_offline import DAY, DIFFUSION_IDS, LLM_IDS, radar, real_papers

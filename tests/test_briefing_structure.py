@@ -8,7 +8,7 @@ import re
 from markdown_it import MarkdownIt
 
 from hub_pipeline.lib.briefing import to_json, to_markdown, write_offline
-from hub_pipeline.lib.briefing.llm import PAPERS_END, PAPERS_START, SYSTEM_PROMPT
+from hub_pipeline.lib.briefing.prompt import PAPERS_END, PAPERS_START, SYSTEM_PROMPT
 from tests.test_briefing_llm import completion, good_reply, run
 from tests.test_briefing_offline import CJK, DAY, radar, real_papers
 
