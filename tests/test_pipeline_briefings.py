@@ -67,6 +67,8 @@ def test_second_run_spends_no_tokens(day_setup):
     assert second_row["generator"] == "llm"
     assert second_row["cache_key"] == first_row["cache_key"]
     assert materialization_metadata(second, "briefings")["tokens"].value == 0
+    checks = {evaluation.check_name: evaluation.passed for evaluation in second.get_asset_check_evaluations()}
+    assert checks["citations_in_day_set"] is True
 
 
 def test_stored_audit_columns(day_setup):
@@ -111,3 +113,25 @@ def test_failure_labelled_everywhere(day_setup):
     assert "LLM quota exhausted" in saved
     assert metadata["llm_failures"].value == 1
     assert metadata["failures"].value == {"arabic-llm": f"quota_exhausted: {row['error']}"}
+
+
+def test_citation_check_fails_on_ungrounded_row(day_setup):
+    from hub_pipeline.lib.warehouse import ensure_tables
+
+    data_dir = day_setup[0]
+    data_dir.mkdir(parents=True)
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as conn:
+        ensure_tables(conn)
+        conn.execute(
+            "INSERT INTO main.briefings (radar_id, day, language, generator, prompt_version, markdown, content, "
+            "input_ids, cited_ids, removed_ids, tokens_in, tokens_out) VALUES ('arabic-llm', DATE '2025-03-19', 'en', "
+            "'llm', 'llm-1', '# old', '{}', ['arxiv:2503.00001'], ['arxiv:2503.99999'], [], 0, 0)"
+        )
+    result, _ = run_with_stub(day_setup, [], run_token_budget=1)
+
+    evaluations = {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+    check = evaluations["citations_in_day_set"]
+    assert check.passed is False
+    assert check.metadata["sample"].value == "arabic-llm 2025-03-19"
+    materialized = {event.asset_key.path[-1] for event in result.get_asset_materialization_events()}
+    assert "site" not in materialized

@@ -58,7 +58,7 @@ class LLMResource(ConfigurableResource):
     retry_backoff_s: float = Field(default=1.0, description="First retry delay in seconds; doubles per retry, plus jitter. Retry-After from the server wins.")
     max_tokens: int = Field(default=1500, description="Completion tokens per request.")
     max_input_tokens: int = Field(default=12000, description="Estimated prompt tokens per request; a radar with more papers is summarized in batches, then combined.")
-    run_token_budget: int = Field(default=200000, description="Tokens all briefings of one run may spend; briefings beyond it are written offline. 0 means no limit.")
+    run_token_budget: int = Field(default=200000, description="Tokens the briefings of one day's step may spend; briefings beyond it are written offline. 0 means no limit.")
     price_in_per_1k: float = Field(default=0.00015, description="USD per 1,000 prompt tokens, for the cost estimate.")
     price_out_per_1k: float = Field(default=0.0006, description="USD per 1,000 completion tokens, for the cost estimate.")
 

@@ -5,7 +5,15 @@ import json
 from datetime import date
 
 import polars as pl
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    MaterializeResult,
+    MetadataValue,
+    asset,
+)
 from dagster_duckdb import DuckDBResource
 
 from hub_pipeline.defs.partitions import daily_partitions
@@ -51,6 +59,14 @@ BRIEFING_SCHEMA = {
     pool=WRITER_POOL,
     group_name="briefings",
     kinds={"python", "duckdb", "openai"},
+    check_specs=[
+        AssetCheckSpec(
+            name="citations_in_day_set",
+            asset="briefings",
+            description="Every stored briefing cites only papers of its day's input set; a failure stops the assets downstream.",
+            blocking=True,
+        )
+    ],
 )
 def briefings(
     context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings, llm: LLMResource
@@ -96,8 +112,18 @@ def briefings(
 
         frame = pl.DataFrame(rows, schema=BRIEFING_SCHEMA)
         replace_rows(conn, "main.briefings", frame.to_arrow(), "day = ?", [day])
+        # Every day stored, not only this one, so a row written by an older version is caught too.
+        ungrounded = conn.execute(
+            "SELECT radar_id || ' ' || day FROM main.briefings WHERE NOT list_has_all(input_ids, cited_ids) ORDER BY ALL"
+        ).fetchall()
 
-    return MaterializeResult(metadata=briefing_metadata(rows))
+    check = AssetCheckResult(
+        check_name="citations_in_day_set",
+        passed=not ungrounded,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"briefings_failing": len(ungrounded), "sample": MetadataValue.text(", ".join(r[0] for r in ungrounded[:10]))},
+    )
+    return MaterializeResult(metadata=briefing_metadata(rows), check_results=[check])
 
 
 def briefing_row(briefing: Briefing, markdown: str, content: dict) -> dict:
