@@ -151,11 +151,11 @@ def test_http_500_falls_back():
 
 
 def test_http_500_then_retry():
-    # retry-after-ms keeps the client's backoff short.
+    # retry-after-ms keeps the backoff short.
     failure = ScriptedResponse(status=500, body=error_body("The server is overloaded."), headers={"retry-after-ms": "10"})
     briefing, requests = run([failure, completion(good_reply())], max_retries=1)
     assert len(requests) == 2
-    assert requests[1].headers.get("x-stainless-retry-count") == "1"
+    assert briefing.requests == 2
     assert briefing.generator == "llm"
     assert briefing.error is None
 
@@ -335,5 +335,5 @@ def test_markdown_shows_error():
     papers = real_papers()
     briefing, _ = run([ScriptedResponse(status=500, body=error_body("The server is overloaded."))], language="en", papers=papers)
     markdown = to_markdown(briefing, papers)
-    assert "Written offline by the extractive writer (offline-1), without a language model." in markdown
+    assert "Written offline by the extractive writer (offline-2), without a language model." in markdown
     assert "The language model call failed (LLM call failed: HTTP 500 The server is overloaded.)" in markdown

@@ -7,8 +7,9 @@ from pathlib import Path
 import openai
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
+from pydantic import Field
 
-from hub_pipeline.lib.briefing.llm import make_client
+from hub_pipeline.lib.briefing.llm import LLMSettings, make_client
 from hub_pipeline.lib.config import RadarsFile, SourcesFile, load_radars, load_sources
 from hub_pipeline.lib.warehouse import default_data_dir, warehouse_path
 
@@ -45,17 +46,37 @@ class LLMResource(ConfigurableResource):
     """An OpenAI-compatible chat endpoint; without OPENAI_API_KEY briefings are written offline.
 
     The key, OPENAI_BASE_URL and HUB_LLM_MODEL are read from the environment when a run starts,
-    so no secret is stored in the definitions or shown in the UI.
+    so no secret is stored in the definitions or shown in the UI. The prices default to
+    gpt-4o-mini's list prices at its launch in July 2024 (USD 0.15 and 0.60 per million tokens).
+    Set them for another model, or to 0 to record no cost.
     """
 
     model: str = ""
     base_url: str = ""
-    timeout_s: float = 60.0
-    max_retries: int = 2
-    max_tokens: int = 1500
+    timeout_s: float = Field(default=60.0, description="Seconds per request before it counts as timed out.")
+    max_retries: int = Field(default=2, description="Retries after a 429 rate limit, a 5xx or a connection error (not after quota exhaustion).")
+    retry_backoff_s: float = Field(default=1.0, description="First retry delay in seconds; doubles per retry, plus jitter. Retry-After from the server wins.")
+    max_tokens: int = Field(default=1500, description="Completion tokens per request.")
+    max_input_tokens: int = Field(default=12000, description="Estimated prompt tokens per request; a radar with more papers is summarized in batches, then combined.")
+    run_token_budget: int = Field(default=200000, description="Tokens the briefings of one day's step may spend; briefings beyond it are written offline. 0 means no limit.")
+    price_in_per_1k: float = Field(default=0.00015, description="USD per 1,000 prompt tokens, for the cost estimate.")
+    price_out_per_1k: float = Field(default=0.0006, description="USD per 1,000 completion tokens, for the cost estimate.")
 
     def model_name(self) -> str:
         return self.model or os.environ.get("HUB_LLM_MODEL") or "gpt-4o-mini"
+
+    def settings(self) -> LLMSettings:
+        return LLMSettings(
+            model=self.model_name(),
+            max_tokens=self.max_tokens,
+            timeout_s=self.timeout_s,
+            max_retries=self.max_retries,
+            retry_backoff_s=self.retry_backoff_s,
+            max_input_tokens=self.max_input_tokens,
+            run_token_budget=self.run_token_budget,
+            price_in_per_1k=self.price_in_per_1k,
+            price_out_per_1k=self.price_out_per_1k,
+        )
 
     def client(self) -> openai.OpenAI | None:
         api_key = os.environ.get("OPENAI_API_KEY", "").strip()

@@ -6,6 +6,7 @@ start with the file, the entry and the field named, not halfway through a day.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,40 @@ class SourcesFile(BaseModel):
         return self
 
 
+class WebhookConfig(BaseModel):
+    """A chat bot webhook; the URL, which carries the bot's token, is read from an environment variable."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["feishu", "dingtalk", "wecom", "slack"]
+    url_env: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$")
+    # Feishu and DingTalk bots can require signed requests; this names the variable with the secret.
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+    @model_validator(mode="after")
+    def _signing_supported(self) -> "WebhookConfig":
+        if self.secret_env and self.kind not in ("feishu", "dingtalk"):
+            raise ValueError(f"secret_env is only used by feishu and dingtalk webhooks, not {self.kind}")
+        return self
+
+
+class DeliveryConfig(BaseModel):
+    """Delivery targets of a radar's daily briefing, besides the site and the feed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: list[str] = []  # recipients; the SMTP server comes from HUB_SMTP_* variables
+    webhooks: list[WebhookConfig] = []
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            if not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", address):
+                raise ValueError(f"invalid e-mail address {address!r}")
+        return value
+
+
 class RadarConfig(BaseModel):
     """One researcher's radar: what to look for and how to write about it."""
 
@@ -89,6 +124,8 @@ class RadarConfig(BaseModel):
     sources: list[str] = []  # keep papers listed by one of these source ids
     authors: list[str] = []  # keep papers with one of these authors
     max_papers: int = Field(default=30, ge=1, le=500)
+    delivery: DeliveryConfig | None = None  # opt-in e-mail and chat webhooks
+    glossary: list[str] = []  # terms the LLM keeps as written, e.g. English terms in a zh-CN briefing
 
     @field_validator("query")
     @classmethod

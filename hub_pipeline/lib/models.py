@@ -91,6 +91,7 @@ class RadarInfo:
     language: Language
     query: str
     description: str = ""
+    glossary: list[str] = field(default_factory=list)  # terms a briefing keeps exactly as written
 
 
 @dataclass(slots=True)
@@ -126,3 +127,15 @@ class Briefing:
     tokens_out: int = 0
     error: str | None = None  # why an LLM briefing failed and the offline writer took over
     created_at: datetime | None = None
+    # Papers from different fields linked by a shared method or question.
+    cross_domain: list[BriefingTheme] = field(default_factory=list)
+    # One note per paper that is a new version of a work the radar reported before.
+    updates: list[ReadingItem] = field(default_factory=list)
+    # Kind of LLM failure behind ``error``: rate_limited, quota_exhausted, refused, timeout,
+    # wrong_language, invalid_reply, no_valid_citations, budget_exhausted, http_error, connection_error.
+    failure: str | None = None
+    cache_key: str | None = None  # response cache key; None for briefings written without a model
+    cached: bool = False  # True when the model's reply came from the response cache (no tokens spent)
+    requests: int = 0  # chat completion requests made, retries and batches included
+    batches: int = 0  # paper batches summarized before the combining request; 0 for one request
+    cost_usd: float = 0.0  # estimated from tokens and the configured prices per 1K tokens

@@ -112,6 +112,40 @@ _TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "tokens_in": ("INTEGER NOT NULL", "Prompt tokens spent."),
             "tokens_out": ("INTEGER NOT NULL", "Completion tokens spent."),
             "error": ("VARCHAR", "Why the LLM briefing failed and the offline writer took over."),
+            "failure": ("VARCHAR", "Kind of LLM failure behind error: rate_limited, quota_exhausted, refused, timeout, wrong_language, invalid_reply, no_valid_citations, budget_exhausted, http_error or connection_error; NULL when none."),
+            "cache_key": ("VARCHAR", "SHA-256 key of the response cache (model, prompt version, language, radar, paper ids with versions); NULL without a model."),
+            "cached": ("BOOLEAN", "True when the model's reply came from raw.llm_cache, so no tokens were spent."),
+            "requests": ("INTEGER", "Chat completion requests made for this briefing, retries and batches included."),
+            "batches": ("INTEGER", "Paper batches summarized before the combining request; 0 when one request held all papers."),
+            "cost_usd": ("DOUBLE", "Estimated cost in USD: tokens times the configured prices per 1K tokens."),
+        },
+    ),
+    "raw.llm_cache": (
+        "One row per response cache key: a validated model reply, reused when a briefing's inputs are unchanged.",
+        {
+            "cache_key": ("VARCHAR NOT NULL", "SHA-256 over model, prompt version, language, radar and paper ids with versions."),
+            "radar_id": ("VARCHAR", "Radar the reply was written for."),
+            "day": ("DATE", "Announcement day the reply was written for."),
+            "model": ("VARCHAR", "Model name."),
+            "prompt_version": ("VARCHAR", "Prompt version."),
+            "language": ("VARCHAR", "zh-CN or en."),
+            "entry": ("JSON NOT NULL", "The validated reply and the tokens it cost."),
+            "tokens_in": ("INTEGER", "Prompt tokens the reply cost when it was requested."),
+            "tokens_out": ("INTEGER", "Completion tokens the reply cost when it was requested."),
+            "created_at": ("TIMESTAMPTZ NOT NULL", "When the reply was stored."),
+        },
+    ),
+    "main.deliveries": (
+        "One row per radar, day and delivery target: what was sent by e-mail or chat webhook, and the outcome.",
+        {
+            "radar_id": ("VARCHAR NOT NULL", "Radar id."),
+            "day": ("DATE NOT NULL", "Announcement day of the briefing delivered."),
+            "channel": ("VARCHAR NOT NULL", "email, feishu, dingtalk, wecom or slack."),
+            "target": ("VARCHAR NOT NULL", "E-mail address, or the name of the environment variable that holds the webhook URL (never the URL)."),
+            "status": ("VARCHAR NOT NULL", "sent, failed, or skipped (already sent, or settings missing)."),
+            "detail": ("VARCHAR", "Why a delivery failed or was skipped, or the receiver's reply."),
+            "briefing_sha256": ("VARCHAR", "SHA-256 of the Markdown delivered."),
+            "attempted_at": ("TIMESTAMPTZ NOT NULL", "When the delivery was attempted."),
         },
     ),
 }
@@ -133,6 +167,9 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     for table, (description, columns) in _TABLES.items():
         column_sql = ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
         conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({column_sql})")
+        # A warehouse made by an earlier version gets the columns added since, as nullable columns.
+        for name, (sql_type, _) in columns.items():
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {sql_type.replace(' NOT NULL', '')}")
         conn.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
         for name, (_, comment) in columns.items():
             conn.execute(f"COMMENT ON COLUMN {table}.{name} IS {_quote(comment)}")

@@ -1,7 +1,8 @@
 """Grounding check: a briefing may cite only papers of the day's set.
 
 Works on the plain dict shape a model returns:
-``{headline, themes: [{title, text, paper_ids}], reading_list: [{paper_id, why}]}``.
+``{headline, themes: [{title, text, paper_ids}], cross_domain: [{title, text, paper_ids}],
+reading_list: [{paper_id, why}], updates: [{paper_id, note}]}``.
 """
 
 from __future__ import annotations
@@ -85,16 +86,9 @@ def check_citations(
     resolver = _CitationResolver(allowed_ids)
     headline = resolver.clean_text(briefing.get("headline"))
 
-    themes = []
-    for theme in briefing.get("themes") or []:
-        paper_ids = []
-        for raw in theme.get("paper_ids") or []:
-            paper_id = resolver.resolve(raw)
-            if paper_id is not None and paper_id not in paper_ids:
-                paper_ids.append(paper_id)
-        text = resolver.clean_text(theme.get("text"))
-        if paper_ids:
-            themes.append({"title": str(theme.get("title") or "").strip(), "text": text, "paper_ids": paper_ids})
+    themes = _groups(resolver, briefing.get("themes"), min_papers=1)
+    # A cross-domain link joins at least two papers; one left after the check links nothing.
+    cross_domain = _groups(resolver, briefing.get("cross_domain"), min_papers=2)
 
     reading_list = []
     listed: set[str] = set()
@@ -105,9 +99,35 @@ def check_citations(
         listed.add(paper_id)
         reading_list.append({"paper_id": paper_id, "why": resolver.clean_text(item.get("why"))})
 
+    updates = []
+    noted: set[str] = set()
+    for item in briefing.get("updates") or []:
+        paper_id = resolver.resolve(item.get("paper_id"))
+        if paper_id is None or paper_id in noted:
+            continue
+        noted.add(paper_id)
+        updates.append({"paper_id": paper_id, "note": resolver.clean_text(item.get("note"))})
+
     cleaned = {
         "headline": headline,
         "themes": themes,
+        "cross_domain": cross_domain,
         "reading_list": reading_list,
+        "updates": updates,
     }
     return cleaned, resolver.cited, resolver.removed
+
+
+def _groups(resolver: _CitationResolver, groups: object, min_papers: int) -> list[dict[str, Any]]:
+    """Check the papers of themes or cross-domain links; drop a group left with too few papers."""
+    kept = []
+    for group in groups or []:
+        paper_ids = []
+        for raw in group.get("paper_ids") or []:
+            paper_id = resolver.resolve(raw)
+            if paper_id is not None and paper_id not in paper_ids:
+                paper_ids.append(paper_id)
+        text = resolver.clean_text(group.get("text"))
+        if len(paper_ids) >= min_papers:
+            kept.append({"title": str(group.get("title") or "").strip(), "text": text, "paper_ids": paper_ids})
+    return kept

@@ -23,8 +23,10 @@ from hub_pipeline.lib.briefing.text import (
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
 
 GENERATOR = "offline"
-PROMPT_VERSION = "offline-1"
+PROMPT_VERSION = "offline-2"
 MAX_THEMES = 4
+MAX_CROSS_DOMAIN = 2
+MAX_FIELDS_IN_LINK = 3
 MAX_READING_ITEMS = 10
 MAX_FIELDS_IN_HEADLINE = 5
 MAX_TITLES_IN_THEME = 5
@@ -44,13 +46,18 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
 
     headline = _headline(language, radar.name, ranked)
     themes = _themes(language, ranked)
+    cross_domain = _cross_domain(language, ranked)
     reading_list = [
         ReadingItem(paper_id=paper.paper_id, why=_why(language, paper))
         for paper in ranked[:MAX_READING_ITEMS]
     ]
+    # NOTE: "now published in ..." notes need the preprint-to-article links of a paper_links
+    # table, which the warehouse does not have yet; updates cover new versions only.
+    updates = [ReadingItem(paper_id=paper.paper_id, why=update_note(language, paper)) for paper in ranked if paper.is_update]
 
     cited_ids: list[str] = []
-    for paper_id in [i for theme in themes for i in theme.paper_ids] + [item.paper_id for item in reading_list]:
+    grouped = [i for group in themes + cross_domain for i in group.paper_ids]
+    for paper_id in grouped + [item.paper_id for item in reading_list + updates]:
         if paper_id not in cited_ids:
             cited_ids.append(paper_id)
 
@@ -67,7 +74,16 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
         input_ids=[paper.paper_id for paper in papers],
         cited_ids=cited_ids,
         removed_ids=[],
+        cross_domain=cross_domain,
+        updates=updates,
     )
+
+
+def update_note(language: Language, paper: BriefingPaper) -> str:
+    """Return the note that says a paper is a new version of one the radar reported before."""
+    if paper.version is not None:
+        return text(language, "update_note", version=paper.version)
+    return text(language, "update_note_no_version")
 
 
 def paper_field(paper: BriefingPaper) -> str:
@@ -151,6 +167,68 @@ def _themes(language: Language, ranked: list[BriefingPaper]) -> list[BriefingThe
             )
         )
     return themes
+
+
+def _cross_domain(language: Language, ranked: list[BriefingPaper]) -> list[BriefingTheme]:
+    """Link papers of different fields that share a title or abstract term, widest links first.
+
+    Each link names one paper per field (the best ranked), at most MAX_FIELDS_IN_LINK fields,
+    and no paper appears in two links. Terms seen in a title count more than abstract wording.
+    """
+    fields = {paper.paper_id: paper_field(paper) for paper in ranked}
+    if len(set(fields.values())) < 2:
+        return []
+
+    documents = {paper.paper_id: extract_terms(paper.title, paper.abstract) for paper in ranked}
+    term_papers: dict[str, list[str]] = {}
+    for paper in ranked:
+        for term in sorted(documents[paper.paper_id].terms):
+            term_papers.setdefault(term, []).append(paper.paper_id)
+
+    candidates = []
+    for term, ids in term_papers.items():
+        # Keep the best-ranked paper of each field; ranked order is kept by the loop above.
+        per_field: dict[str, str] = {}
+        for paper_id in ids:
+            per_field.setdefault(fields[paper_id], paper_id)
+        if len(per_field) < 2:
+            continue
+        # A single word in most of the day's papers ("model", "data") links everything and says nothing.
+        if " " not in term and 2 * len(ids) > len(ranked) and len(ranked) > 3:
+            continue
+        in_titles = [i for i in per_field.values() if term in documents[i].title_terms]
+        # Shared wording is not a link: a single word must name two of the linked titles, a
+        # two-word term at least one.
+        if len(in_titles) < (1 if " " in term else 2):
+            continue
+        score = (len(per_field), len(in_titles), " " in term, -sum(p.rank for p in ranked if p.paper_id in per_field.values()))
+        candidates.append((score, term, list(per_field.items())[:MAX_FIELDS_IN_LINK]))
+    candidates.sort(key=lambda item: (item[0], item[1]), reverse=True)
+
+    by_id = {paper.paper_id: paper for paper in ranked}
+    used: set[str] = set()
+    links = []
+    for _, term, members in candidates:
+        ids = [paper_id for _, paper_id in members]
+        if used.intersection(ids):
+            continue
+        used.update(ids)
+        display = _surface_form(term, documents.values())
+        parts = [
+            text(language, "cross_part", field=field, title=shorten(by_id[paper_id].title, THEME_TITLE_CHARS))
+            for field, paper_id in members
+        ]
+        joined = text(language, "list_separator").join(parts[:-1]) + text(language, "cross_joiner") + parts[-1]
+        links.append(
+            BriefingTheme(
+                title=" × ".join(field for field, _ in members),
+                text=text(language, "cross_link", term=display, parts=joined),
+                paper_ids=ids,
+            )
+        )
+        if len(links) == MAX_CROSS_DOMAIN:
+            break
+    return links
 
 
 def _reason_terms(ranked: list[BriefingPaper]) -> tuple[dict[str, list[str]], dict[str, str]]:

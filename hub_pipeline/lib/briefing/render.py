@@ -19,10 +19,10 @@ _MATH_SPAN = re.compile(r"(\$(?!\s)[^$\n]+?(?<!\s)\$(?!\d)|\\\(.+?\\\))")
 
 
 def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
-    """Render one briefing as Markdown: headline, themes with numbered citations, reading list, footer.
+    """Render one briefing as Markdown: headline, themes, cross-domain links, reading list, updates, footer.
 
-    Citation numbers follow the reading list. Papers cited only in themes are numbered after it,
-    in a list of their own, so every [n] points at a listed title.
+    Citation numbers follow the reading list. Papers cited only in themes, links or updates are
+    numbered after it, in a list of their own, so every [n] points at a listed title.
     """
     language = briefing.language
     by_id = {paper.paper_id: paper for paper in papers}
@@ -31,11 +31,11 @@ def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
     for paper_id in [item.paper_id for item in briefing.reading_list]:
         numbers.setdefault(paper_id, len(numbers) + 1)
     also_cited = []
-    for theme in briefing.themes:
-        for paper_id in theme.paper_ids:
-            if paper_id not in numbers:
-                numbers[paper_id] = len(numbers) + 1
-                also_cited.append(paper_id)
+    grouped = [i for group in briefing.themes + briefing.cross_domain for i in group.paper_ids]
+    for paper_id in grouped + [item.paper_id for item in briefing.updates]:
+        if paper_id not in numbers:
+            numbers[paper_id] = len(numbers) + 1
+            also_cited.append(paper_id)
 
     lines = [
         "# " + text(language, "md_title", radar_id=_escape(briefing.radar_id), day=briefing.day.isoformat()),
@@ -44,22 +44,32 @@ def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
         "",
     ]
 
-    if briefing.themes:
-        lines += ["## " + text(language, "md_themes"), ""]
-        for theme in briefing.themes:
-            citations = " ".join(_citation(numbers[i], by_id.get(i)) for i in theme.paper_ids)
-            lines += ["### " + _escape(theme.title), "", f"{_escape(theme.text)} {citations}".strip(), ""]
+    for heading, groups in (("md_themes", briefing.themes), ("md_cross_domain", briefing.cross_domain)):
+        if not groups:
+            continue
+        lines += ["## " + text(language, heading), ""]
+        for group in groups:
+            citations = " ".join(_citation(numbers[i], by_id.get(i)) for i in group.paper_ids)
+            lines += ["### " + _escape(group.title), "", f"{_escape(group.text)} {citations}".strip(), ""]
 
     if briefing.reading_list:
         lines += ["## " + text(language, "md_reading_list"), ""]
         for item in briefing.reading_list:
-            lines += _list_entry(language, numbers[item.paper_id], item.paper_id, by_id.get(item.paper_id), item.why)
+            lines.append(_list_entry(language, numbers[item.paper_id], item.paper_id, by_id.get(item.paper_id), item.why))
+        lines.append("")
+
+    if briefing.updates:
+        lines += ["## " + text(language, "md_updates"), ""]
+        for item in briefing.updates:
+            paper = by_id.get(item.paper_id)
+            title = _escape(paper.title) if paper else _escape(item.paper_id)
+            lines.append(f"- {title} {_citation(numbers[item.paper_id], paper)}: {_escape(item.why)}")
         lines.append("")
 
     if also_cited:
         lines += ["## " + text(language, "md_also_cited"), ""]
         for paper_id in also_cited:
-            lines += _list_entry(language, numbers[paper_id], paper_id, by_id.get(paper_id), "")
+            lines.append(_list_entry(language, numbers[paper_id], paper_id, by_id.get(paper_id), ""))
         lines.append("")
 
     lines += ["---", ""] + [f"*{line}*" for line in _footer(briefing)]
@@ -85,24 +95,32 @@ def _footer(briefing: Briefing) -> list[str]:
     if briefing.removed_ids:
         ids = text(language, "list_separator").join(_escape(i) for i in briefing.removed_ids)
         lines.append(text(language, "md_removed", count=len(briefing.removed_ids), ids=ids))
+    if briefing.failure:
+        lines.append(text(language, "md_failure", failure=briefing.failure))
+    if briefing.cached:
+        lines.append(text(language, "md_cached"))
+    if briefing.batches:
+        lines.append(text(language, "md_batches", count=briefing.batches))
     if briefing.tokens_in or briefing.tokens_out:
         lines.append(text(language, "md_tokens", tokens_in=briefing.tokens_in, tokens_out=briefing.tokens_out))
+    if briefing.cost_usd:
+        lines.append(text(language, "md_cost", cost=f"{briefing.cost_usd:.4f}"))
     return lines
 
 
-def _list_entry(language: str, number: int, paper_id: str, paper: BriefingPaper | None, why: str) -> list[str]:
+def _list_entry(language: str, number: int, paper_id: str, paper: BriefingPaper | None, why: str) -> str:
+    """Return one line per paper: number, title with link, source and version, then why it matters."""
     marker = f"{number}. "
-    indent = " " * len(marker)
+    reason = f" — {_escape(why)}" if why else ""
     if paper is None:
-        return [marker + _escape(paper_id)] + ([indent + _escape(why)] if why else [])
+        return marker + _escape(paper_id) + reason
 
     title = _link(_escape(paper.title), paper.link)
     details = [_escape(paper.source_label)] if paper.source_label else []
     if paper.is_update:
         update = text(language, "md_update")
         details.append(f"{update} v{paper.version}" if paper.version is not None else update)
-    first = f"{marker}**{title}**" + (" · " + " · ".join(details) if details else "")
-    return [first] + ([indent + _escape(why)] if why else [])
+    return f"{marker}**{title}**" + (" · " + " · ".join(details) if details else "") + reason
 
 
 def _citation(number: int, paper: BriefingPaper | None) -> str:
