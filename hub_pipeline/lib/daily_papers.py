@@ -61,8 +61,16 @@ def to_candidates(frame: pl.DataFrame) -> list[Candidate]:
 
 def already_reported(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -> dict[str, int | None]:
     """Return the papers a radar reported before ``day``, with the highest version reported."""
+    # A work reported under an id it has since lost (a weak id later joined to an arXiv id or
+    # a DOI) counts under its current id, so it does not reach the radar a second time.
     rows = conn.execute(
-        "SELECT paper_id, max(version) FROM main.radar_matches WHERE radar_id = ? AND day < ? GROUP BY paper_id",
+        """
+        SELECT coalesce(aliases.paper_id, matches.paper_id) AS paper_id, max(matches.version)
+        FROM main.radar_matches AS matches
+        LEFT JOIN intermediate.paper_aliases AS aliases ON aliases.alias_id = matches.paper_id
+        WHERE matches.radar_id = ? AND matches.day < ?
+        GROUP BY ALL
+        """,
         [radar_id, day],
     ).fetchall()
     return {paper_id: version for paper_id, version in rows}
@@ -128,7 +136,9 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
             matches.rank,
             matches.reasons,
             matches.is_update,
-            matches.version
+            matches.version,
+            papers.published_journal,
+            papers.published_link
         FROM main.radar_matches AS matches
         INNER JOIN main.papers AS papers USING (paper_id)
         LEFT JOIN day_listing AS listing ON listing.paper_id = matches.paper_id AND listing.preference = 1
@@ -153,6 +163,8 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
             reasons=list(row[10] or []),
             is_update=row[11],
             version=row[12],
+            published_journal=row[13],
+            published_link=row[14],
         )
         for row in rows
     ]
