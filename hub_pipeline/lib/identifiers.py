@@ -34,6 +34,8 @@ _PREPRINT_DOI_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _VERSION_IN_PATH = re.compile(r"v(\d+)(?:\.full(?:\.pdf|-text)?)?/?$", re.IGNORECASE)
 _BIORXIV_CGI = re.compile(r"/cgi/content/(?:short|abstract|full)/(\d{6,})v\d+", re.IGNORECASE)
 _PREPRINT_HOSTS = ("biorxiv.org", "medrxiv.org")
+# What a bioRxiv or medRxiv link appends to the DOI: the version and the full-text page.
+_LINK_SUFFIX = re.compile(r"(?:v\d+)?(?:\.full(?:\.pdf|-text)?)?$", re.IGNORECASE)
 
 # Query parameters that name the feed or the visit, not the item. Any other query parameter is
 # kept, because some publishers identify an article by it (?id=..., ?doi=...).
@@ -110,7 +112,9 @@ def doi_from_preprint_link(link: str | None) -> tuple[str, int | None] | None:
     if old:
         return f"10.1101/{old.group(1)}", version
     doi = find_doi(link)
-    return (doi, version) if doi else None
+    if doi is None:
+        return None
+    return canonical_doi(_LINK_SUFFIX.sub("", doi)), version
 
 
 def version_label_from_link(link: str | None) -> str | None:

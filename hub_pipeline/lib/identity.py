@@ -25,6 +25,7 @@ from hub_pipeline.lib.identifiers import (
     arxiv_id_from_link,
     canonical_doi,
     doi_from_preprint_link,
+    is_preprint_doi,
     normalize_link,
     split_preprint_doi,
 )
@@ -376,6 +377,10 @@ def _kind(clusters: _Clusters, root: int) -> str:
     return "weak"
 
 
+def _is_preprint(clusters: _Clusters, item: int) -> bool:
+    return any(is_preprint_doi(doi) for doi in clusters.dois[clusters.find(item)])
+
+
 def _match_weak_clusters(
     entries: list[_Entry],
     clusters: _Clusters,
@@ -384,8 +389,9 @@ def _match_weak_clusters(
 ) -> int:
     """Merge each cluster without arXiv id or DOI into the one work it matches by text.
 
-    Also records as candidates the arXiv/DOI pairs whose text matches: they may be a preprint
-    and its article, which stay two records.
+    Also records as candidates the pairs of a preprint (arXiv id or preprint DOI) and an
+    article DOI whose text matches: they may be one work's preprint and article, which stay
+    two records.
     """
     members = _members(entries, clusters)
     texts = _texts(entries, clusters)
@@ -405,8 +411,10 @@ def _match_weak_clusters(
         same: list[tuple[int, MatchResult]] = []
         for other in others:
             other_kind = _kind(clusters, clusters.find(other))
-            if kind == "doi" and other_kind != "arxiv":
-                continue  # DOI-DOI pairs are judged by their DOIs alone
+            if kind == "doi" and other_kind == "weak":
+                continue  # the weak cluster compares itself with this one
+            if kind == "doi" and other_kind == "doi" and _is_preprint(clusters, root) == _is_preprint(clusters, other):
+                continue  # two articles, or two preprints, are told apart by their DOIs alone
             result = compare(texts[root], texts[other])
             if result.decision == "same" and kind == "weak":
                 same.append((other, result))
