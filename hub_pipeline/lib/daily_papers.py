@@ -26,6 +26,13 @@ def candidates_for_day(conn: duckdb.DuckDBPyConnection, day: date) -> pl.DataFra
     """Return one row per paper listed on ``day``: its text, sources, version and update flag."""
     return conn.execute(
         """
+        WITH preprints AS (
+            -- An article's preprints in the warehouse, so a radar can treat it as their update.
+            SELECT paper_id, list_sort(list(DISTINCT related_paper_id)) AS preprint_ids
+            FROM main.paper_links
+            WHERE relation = 'preprint' AND related_paper_id IS NOT NULL
+            GROUP BY paper_id
+        )
         SELECT
             papers.paper_id,
             papers.title,
@@ -34,9 +41,11 @@ def candidates_for_day(conn: duckdb.DuckDBPyConnection, day: date) -> pl.DataFra
             papers.categories,
             list_sort(list_distinct(list(listings.source_id))) AS source_ids,
             max(listings.version) AS version,
-            papers.first_announced_day < $day AS is_update
+            papers.first_announced_day < $day AS is_update,
+            coalesce(any_value(preprints.preprint_ids), []) AS preprint_ids
         FROM main.paper_listings AS listings
         INNER JOIN main.papers AS papers USING (paper_id)
+        LEFT JOIN preprints USING (paper_id)
         WHERE listings.announced_day = $day
         GROUP BY ALL
         ORDER BY papers.paper_id
@@ -79,12 +88,18 @@ def already_reported(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) 
 def match_rows(matches: list[Match], candidates: pl.DataFrame, day: date, reported: dict[str, int | None]) -> list[dict]:
     """Turn matches into radar_matches rows, dropping works the radar already reported.
 
-    A work reaches a radar once; a later version comes back only as an update.
+    A work reaches a radar once; a later version comes back only as an update. A journal
+    article whose preprint the radar reported before is an update too, and one whose preprint
+    matched the same day is left out, because the preprint's entry names it as published.
     """
     info = {row["paper_id"]: row for row in candidates.iter_rows(named=True)}
+    matched_today = {match.paper_id for match in matches}
     rows = []
     for match in matches:
         paper = info[match.paper_id]
+        preprints = paper.get("preprint_ids") or []
+        if any(preprint in matched_today for preprint in preprints):
+            continue
         if match.paper_id in reported:
             earlier = reported[match.paper_id]
             if paper["version"] is None or earlier is None or paper["version"] <= earlier:
@@ -97,7 +112,9 @@ def match_rows(matches: list[Match], candidates: pl.DataFrame, day: date, report
                 "score": match.score,
                 "rank": 0,
                 "reasons": match.reasons,
-                "is_update": bool(paper["is_update"]) or match.paper_id in reported,
+                "is_update": bool(paper["is_update"])
+                or match.paper_id in reported
+                or any(preprint in reported for preprint in preprints),
                 "version": paper["version"],
             }
         )
