@@ -225,3 +225,75 @@ def test_author_score_tolerates_name_order():
     assert author_score(["Wei Wang", "Li Na"], ["Wang Wei", "Na Li"]) == 1.0
     assert author_score(["Kaur, M.", "Shukla, A."], ["Manpreet Kaur", "Anuj Shukla"]) == 1.0
     assert author_score([], ["Ann Lee"]) == 0.0
+
+
+# --- real feeds ---------------------------------------------------------------------------------
+
+
+def _rows(parsed, source_id: str, day: date) -> list[dict]:
+    rows = []
+    for item in parsed.entries:
+        row = {
+            "day": day,
+            "source_id": source_id,
+            "item_index": item.item_index,
+            "title": item.title,
+            "abstract": item.abstract,
+            "authors": item.authors,
+            "guid": item.guid,
+            "link": item.link,
+            "arxiv_id": item.arxiv_id,
+            "arxiv_version": item.arxiv_version,
+            "doi": item.doi,
+            "version_label": item.version_label,
+            "published_doi": item.published_doi,
+            "title_key": item.title_key,
+        }
+        rows.append(row)
+    return rows
+
+
+def test_science_feed_with_new_guids_keeps_its_papers(fixtures):
+    import re
+
+    from hub_pipeline.lib.parsing import parse_payload
+
+    body = next((fixtures / "journals").glob("science_twis_*.xml")).read_bytes()
+    # The next day's feed, as a publisher that renumbers its guids would send it: the same
+    # items and links, other rdf:about values (feedparser's guid for RSS 1.0).
+    counter = iter(range(1000))
+    renumbered = re.sub(
+        rb'rdf:about="http://science[^"]*"', lambda _: b'rdf:about="tag:science,2017-06-16:%d"' % next(counter), body
+    )
+    first = parse_payload("rss", "science", body)
+    second = parse_payload("rss", "science", renumbered)
+    assert first.entries[0].guid != second.entries[0].guid
+    assert first.entries[0].link == second.entries[0].link
+
+    resolution = resolve_rows(_rows(first, "science", DAY) + _rows(second, "science", NEXT_DAY))
+    items = len(first.entries)
+    assert items == 69  # <item> elements counted with grep
+    assert resolution.identity["paper_id"].n_unique() == items
+    # The items carry "doi:10.1126/..." in dc:identifier, the strongest key after an arXiv id.
+    assert set(resolution.identity["identity_rule"]) == {"doi"}
+
+    # A day whose feed also drops the DOIs still finds each item by its link.
+    without_dois = parse_payload("rss", "science", re.sub(rb"<dc:identifier>[^<]*</dc:identifier>", b"", renumbered))
+    assert without_dois.entries[0].doi is None
+    resolution = resolve_rows(_rows(first, "science", DAY) + _rows(without_dois, "science", NEXT_DAY))
+    assert resolution.identity["paper_id"].n_unique() == items
+    assert all(paper_id.startswith("doi:10.1126/") for paper_id in resolution.identity["paper_id"])
+
+
+def test_biorxiv_feed_versions_and_dois(fixtures):
+    from hub_pipeline.lib.parsing import parse_payload
+
+    body = next((fixtures / "biorxiv").glob("biorxiv_rss1.0_*.xml")).read_bytes()
+    parsed = parse_payload("biorxiv_rss", "biorxiv-plant", body)
+    first = parsed.entries[0]
+    # Read by hand: the first item is 743294v1 with dc:identifier doi:10.1101/743294.
+    assert (first.doi, first.version_label) == ("10.1101/743294", "v1")
+    resolution = resolve_rows(_rows(parsed, "biorxiv-plant", DAY))
+    row = resolution.identity.to_dicts()[0]
+    assert (row["paper_id"], row["version"], row["identity_rule"]) == ("doi:10.1101/743294", 1, "doi")
+    assert resolution.identity["paper_id"].n_unique() == 30
