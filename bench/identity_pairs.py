@@ -2,6 +2,7 @@
 
     python bench/identity_pairs.py build      # rewrite tests/data/identity_pairs.csv from the fixtures
     python bench/identity_pairs.py evaluate   # precision and recall of lib.identity.compare
+    python bench/identity_pairs.py scale      # time lib.identity.resolve over the daily-arXiv corpus
 
 The CSV stores references into the shared fixtures (file, record id) plus a short title and
 how the label was decided, never the records themselves; both commands read the records from
@@ -281,11 +282,50 @@ def evaluate(fixtures: Path, pairs: list[dict] | None = None) -> dict:
     return counts
 
 
+def scale(fixtures: Path) -> None:
+    """Time resolve() over every record of the daily-arXiv corpus, once with its arXiv ids and
+    once without them (so every record goes through the title-and-author matcher)."""
+    from datetime import date
+
+    from hub_pipeline.lib.identity import resolve_rows
+    from hub_pipeline.lib.normalize import title_key
+
+    rows = []
+    for path in _dengwei_files(fixtures):
+        day = date.fromisoformat(path.stem.removeprefix("arxiv_listing_"))
+        for index, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+            record = json.loads(line)
+            authors = record["authors"]
+            rows.append(
+                {
+                    "day": day, "source_id": "corpus", "item_index": index, "title": record["title"],
+                    "abstract": record["summary"] or "", "authors": authors, "guid": None,
+                    "link": record["abs"], "arxiv_id": record["id"], "arxiv_version": None, "doi": None,
+                    "version_label": None, "published_doi": None,
+                    "title_key": title_key(record["title"], authors[0] if authors else None),
+                }
+            )
+    for label, prepared in (
+        ("with arXiv ids", rows),
+        ("without identifiers", [{**row, "arxiv_id": None, "link": None} for row in rows]),
+    ):
+        started = time.perf_counter()
+        resolution = resolve_rows(prepared)
+        elapsed = time.perf_counter() - started
+        print(
+            f"{label}: {len(prepared)} entries -> {resolution.identity['paper_id'].n_unique()} papers, "
+            f"{resolution.fuzzy_merges} fuzzy merges, {resolution.candidates.height} candidates, {elapsed:.1f} s"
+        )
+
+
 def main() -> None:
     command = sys.argv[1] if len(sys.argv) > 1 else "evaluate"
     fixtures = fixtures_dir()
     if command == "build":
         build(fixtures)
+        return
+    if command == "scale":
+        scale(fixtures)
         return
     started = time.perf_counter()
     result = evaluate(fixtures)

@@ -15,10 +15,11 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import polars as pl
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from hub_pipeline.lib.identifiers import (
     ARXIV_DOI_PREFIX,
@@ -84,9 +85,14 @@ class WorkText:
 
     @property
     def folded_title(self) -> str:
-        # Folding drops signs, but "O^-" and "O^{+}" name different cases in mathematics.
-        text = _MINUS_SIGN.sub(" minus ", clean_text(self.title)).replace("+", " plus ").replace("±", " plusminus ")
-        return fold_text(text)
+        return _fold_title(self.title)
+
+
+@lru_cache(maxsize=100_000)
+def _fold_title(title: str) -> str:
+    # Folding drops signs, but "O^-" and "O^{+}" name different cases in mathematics.
+    text = _MINUS_SIGN.sub(" minus ", clean_text(title)).replace("+", " plus ").replace("±", " plusminus ")
+    return fold_text(text)
 
 
 @dataclass(slots=True, frozen=True)
@@ -402,6 +408,8 @@ def _match_weak_clusters(
     two records.
     """
     members = _members(entries, clusters)
+    if all(_kind(clusters, root) == "arxiv" for root in members):
+        return 0
     texts = _texts(entries, clusters)
     blocks: dict[str, list[int]] = defaultdict(list)
     for root, text in texts.items():
@@ -415,9 +423,18 @@ def _match_weak_clusters(
         kind = _kind(clusters, root)
         if kind == "arxiv":
             continue
-        others = sorted({other for key in _blocks(texts[root]) for other in blocks[key] if other != root})
+        block_mates = {other for key in _blocks(texts[root]) for other in blocks[key] if other != root}
+        # compare() calls nothing below POSSIBLE_TITLE a candidate, so rapidfuzz can drop those
+        # pairs first, in C; blocks of common surnames hold thousands of works.
+        close = process.extract(
+            texts[root].folded_title,
+            {other: texts[other].folded_title for other in block_mates},
+            scorer=fuzz.ratio,
+            score_cutoff=POSSIBLE_TITLE,
+            limit=None,
+        )
         same: list[tuple[int, MatchResult]] = []
-        for other in others:
+        for other in sorted(key for _, _, key in close):
             other_kind = _kind(clusters, clusters.find(other))
             if kind == "doi" and other_kind == "weak":
                 continue  # the weak cluster compares itself with this one
