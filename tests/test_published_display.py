@@ -1,4 +1,4 @@
-"""A preprint that became a journal article says so, escaped, on the site and in the briefing."""
+"""The "now published in" line of a preprint, escaped, on the site and in the briefing."""
 
 from datetime import date, datetime, timezone
 

@@ -1,8 +1,8 @@
 """Canonical identifiers of works: arXiv ids, preprint DOIs without versions, stable links.
 
-Pure functions over strings and over the parsed fields of API records (bioRxiv/medRxiv API,
-Crossref works, arXiv API, OAI-PMH and the Kaggle snapshot), so every parser states a work's
-identifiers the same way and the identity step can rely on them.
+Pure functions over strings and over the parsed fields of API records: the bioRxiv/medRxiv
+API, Crossref works, the arXiv API, OAI-PMH and the Kaggle snapshot. Every parser calls them,
+so all sources state a work's identifiers the same way.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ _PREPRINT_DOI_RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
 _VERSION_IN_PATH = re.compile(r"v(\d+)(?:\.full(?:\.pdf|-text)?)?/?$", re.IGNORECASE)
 _BIORXIV_CGI = re.compile(r"/cgi/content/(?:short|abstract|full)/(\d{6,})v\d+", re.IGNORECASE)
 _PREPRINT_HOSTS = ("biorxiv.org", "medrxiv.org")
-# What a bioRxiv or medRxiv link appends to the DOI: the version and the full-text page.
+# The suffix a bioRxiv or medRxiv link adds to the DOI: the version and the full-text page.
 _LINK_SUFFIX = re.compile(r"(?:v\d+)?(?:\.full(?:\.pdf|-text)?)?$", re.IGNORECASE)
 
 # Query parameters that name the feed or the visit, not the item. Any other query parameter is

@@ -144,7 +144,7 @@ def create_table(
     """Create a table when missing, add nullable columns it lacks, and comment every column.
 
     Adding columns lets a warehouse written by an earlier release take the new columns
-    without a rebuild; a NOT NULL column cannot be added that way and raises.
+    without a rebuild. DuckDB cannot add a NOT NULL column that way, so such a column raises.
     """
     column_sql = ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
     conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({column_sql})")
