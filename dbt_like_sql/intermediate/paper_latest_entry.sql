@@ -1,7 +1,7 @@
 /*
 description: >
-  One row per work: the sighting whose text represents it, the highest version first, then
-  the latest day, then a sighting with an abstract.
+  One row per work: the sighting whose text represents it, the highest version first (arXiv
+  or bioRxiv version), then the latest day, then a sighting with an abstract.
 materialized: table
 depends_on: [staging.entries]
 tests:
@@ -14,7 +14,7 @@ FROM (
         *,
         row_number() OVER (
             PARTITION BY paper_id
-            ORDER BY arxiv_version DESC NULLS LAST, day DESC, (abstract <> '') DESC, source_id, item_index
+            ORDER BY version DESC NULLS LAST, day DESC, (abstract <> '') DESC, source_id, item_index
         ) AS preference
     FROM staging.entries
 )

@@ -38,7 +38,7 @@ SELECT
     source_label,
     feed_category,
     announce_type,
-    arxiv_version AS version,
+    version,
     guid,
     link,
     payload_sha256,

@@ -1,9 +1,10 @@
 /*
 description: >
   One row per work, whatever the number of versions, cross-lists and sources that listed it.
-  Text comes from its highest version; categories and sources gather every sighting.
+  Text comes from its highest version; categories, identifiers and sources gather every
+  sighting. A preprint that became a journal article names the article (see paper_links).
 materialized: table
-depends_on: [staging.entries, intermediate.paper_latest_entry]
+depends_on: [staging.entries, intermediate.paper_latest_entry, main.paper_links]
 tests:
   unique: [paper_id]
   not_null: [paper_id, title, first_announced_day]
@@ -15,10 +16,18 @@ columns:
   categories: Every category any sighting gave, sorted.
   arxiv_id: arXiv id without version.
   latest_version: Highest version seen.
-  doi: DOI, lower-case, without prefix.
+  versions: Every version number seen, sorted.
+  doi: DOI of the work itself, lower-case, without prefix or preprint version (10.48550/arxiv.<id> for arXiv).
+  dois: Every DOI of the work itself that any sighting gave, sorted.
+  other_ids: "Weaker identifiers of the work: stable links (url:...) and source guids (guid:<source>:...)."
   link: Link to the work's landing page.
   journal: Journal or server.
   source_ids: Every source that listed the work.
+  identity_rule: "The strongest identifier its entries share: arxiv, doi, link, guid or title; fuzzy when any entry joined by title and authors."
+  identity_confidence: Lowest confidence of any entry's assignment (1.0 when all share identifiers).
+  published_doi: DOI of the journal article this preprint became, when known.
+  published_link: Link to that article (https://doi.org/<doi>).
+  published_journal: Journal of that article, from its own record or the journal reference.
   first_announced_day: Day the work was first listed.
   latest_announced_day: Day the work was last listed.
   listing_count: Number of sightings (rows in paper_listings).
@@ -40,10 +49,40 @@ WITH sightings AS (
         min(day) AS first_announced_day,
         max(day) AS latest_announced_day,
         count(*) AS listing_count,
-        max(arxiv_version) AS latest_version,
-        min(doi) AS doi
+        max(version) AS latest_version,
+        list_sort(list_distinct(list(version) FILTER (WHERE version IS NOT NULL))) AS versions,
+        min(arxiv_id) AS arxiv_id,
+        list_sort(list_distinct(list(work_doi) FILTER (WHERE work_doi IS NOT NULL))) AS dois,
+        list_sort(list_distinct(
+            list(
+                CASE
+                    WHEN link IS NOT NULL AND arxiv_id IS NULL AND work_doi IS NULL THEN 'url:' || link
+                    WHEN guid IS NOT NULL AND guid <> '' AND arxiv_id IS NULL AND work_doi IS NULL
+                        THEN 'guid:' || source_id || ':' || guid
+                END
+            ) FILTER (WHERE arxiv_id IS NULL AND work_doi IS NULL AND (link IS NOT NULL OR guid <> ''))
+        )) AS other_ids,
+        CASE
+            WHEN bool_or(identity_rule = 'fuzzy') THEN 'fuzzy'
+            ELSE arg_min(
+                identity_rule,
+                CASE identity_rule WHEN 'arxiv' THEN 1 WHEN 'doi' THEN 2 WHEN 'link' THEN 3 WHEN 'guid' THEN 4 ELSE 5 END
+            )
+        END AS identity_rule,
+        min(identity_confidence) AS identity_confidence
     FROM staging.entries
     GROUP BY paper_id
+),
+
+published AS (
+    -- One published version per preprint: one known in the warehouse first, then one with a DOI.
+    SELECT paper_id, related_doi, related_link, related_journal
+    FROM main.paper_links
+    WHERE relation = 'published_as'
+    QUALIFY row_number() OVER (
+        PARTITION BY paper_id
+        ORDER BY related_paper_id IS NOT NULL DESC, related_doi IS NOT NULL DESC, related_key
+    ) = 1
 )
 
 SELECT
@@ -52,15 +91,24 @@ SELECT
     latest.abstract,
     latest.authors,
     sightings.categories,
-    latest.arxiv_id,
+    sightings.arxiv_id,
     sightings.latest_version,
-    sightings.doi,
+    sightings.versions,
+    sightings.dois[1] AS doi,
+    sightings.dois,
+    sightings.other_ids,
     latest.link,
     latest.journal,
     sightings.source_ids,
+    sightings.identity_rule,
+    sightings.identity_confidence,
+    published.related_doi AS published_doi,
+    published.related_link AS published_link,
+    published.related_journal AS published_journal,
     sightings.first_announced_day,
     sightings.latest_announced_day,
     sightings.listing_count
 FROM intermediate.paper_latest_entry AS latest
 INNER JOIN sightings USING (paper_id)
+LEFT JOIN published USING (paper_id)
 ORDER BY latest.paper_id

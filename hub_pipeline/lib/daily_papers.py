@@ -26,6 +26,13 @@ def candidates_for_day(conn: duckdb.DuckDBPyConnection, day: date) -> pl.DataFra
     """Return one row per paper listed on ``day``: its text, sources, version and update flag."""
     return conn.execute(
         """
+        WITH preprints AS (
+            -- An article's preprints in the warehouse, so a radar can treat it as their update.
+            SELECT paper_id, list_sort(list(DISTINCT related_paper_id)) AS preprint_ids
+            FROM main.paper_links
+            WHERE relation = 'preprint' AND related_paper_id IS NOT NULL
+            GROUP BY paper_id
+        )
         SELECT
             papers.paper_id,
             papers.title,
@@ -34,9 +41,11 @@ def candidates_for_day(conn: duckdb.DuckDBPyConnection, day: date) -> pl.DataFra
             papers.categories,
             list_sort(list_distinct(list(listings.source_id))) AS source_ids,
             max(listings.version) AS version,
-            papers.first_announced_day < $day AS is_update
+            papers.first_announced_day < $day AS is_update,
+            coalesce(any_value(preprints.preprint_ids), []) AS preprint_ids
         FROM main.paper_listings AS listings
         INNER JOIN main.papers AS papers USING (paper_id)
+        LEFT JOIN preprints USING (paper_id)
         WHERE listings.announced_day = $day
         GROUP BY ALL
         ORDER BY papers.paper_id
@@ -61,8 +70,16 @@ def to_candidates(frame: pl.DataFrame) -> list[Candidate]:
 
 def already_reported(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -> dict[str, int | None]:
     """Return the papers a radar reported before ``day``, with the highest version reported."""
+    # A work reported under an id it has since lost (a weak id later joined to an arXiv id or
+    # a DOI) counts under its current id, so it does not reach the radar a second time.
     rows = conn.execute(
-        "SELECT paper_id, max(version) FROM main.radar_matches WHERE radar_id = ? AND day < ? GROUP BY paper_id",
+        """
+        SELECT coalesce(aliases.paper_id, matches.paper_id) AS paper_id, max(matches.version)
+        FROM main.radar_matches AS matches
+        LEFT JOIN intermediate.paper_aliases AS aliases ON aliases.alias_id = matches.paper_id
+        WHERE matches.radar_id = ? AND matches.day < ?
+        GROUP BY ALL
+        """,
         [radar_id, day],
     ).fetchall()
     return {paper_id: version for paper_id, version in rows}
@@ -71,12 +88,18 @@ def already_reported(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) 
 def match_rows(matches: list[Match], candidates: pl.DataFrame, day: date, reported: dict[str, int | None]) -> list[dict]:
     """Turn matches into radar_matches rows, dropping works the radar already reported.
 
-    A work reaches a radar once; a later version comes back only as an update.
+    A work reaches a radar once; a later version comes back only as an update. A journal
+    article whose preprint the radar reported before is an update too, and one whose preprint
+    matched the same day is left out, because the preprint's entry names it as published.
     """
     info = {row["paper_id"]: row for row in candidates.iter_rows(named=True)}
+    matched_today = {match.paper_id for match in matches}
     rows = []
     for match in matches:
         paper = info[match.paper_id]
+        preprints = paper.get("preprint_ids") or []
+        if any(preprint in matched_today for preprint in preprints):
+            continue
         if match.paper_id in reported:
             earlier = reported[match.paper_id]
             if paper["version"] is None or earlier is None or paper["version"] <= earlier:
@@ -89,7 +112,9 @@ def match_rows(matches: list[Match], candidates: pl.DataFrame, day: date, report
                 "score": match.score,
                 "rank": 0,
                 "reasons": match.reasons,
-                "is_update": bool(paper["is_update"]) or match.paper_id in reported,
+                "is_update": bool(paper["is_update"])
+                or match.paper_id in reported
+                or any(preprint in reported for preprint in preprints),
                 "version": paper["version"],
             }
         )
@@ -128,7 +153,9 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
             matches.rank,
             matches.reasons,
             matches.is_update,
-            matches.version
+            matches.version,
+            papers.published_journal,
+            papers.published_link
         FROM main.radar_matches AS matches
         INNER JOIN main.papers AS papers USING (paper_id)
         LEFT JOIN day_listing AS listing ON listing.paper_id = matches.paper_id AND listing.preference = 1
@@ -153,6 +180,8 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
             reasons=list(row[10] or []),
             is_update=row[11],
             version=row[12],
+            published_journal=row[13],
+            published_link=row[14],
         )
         for row in rows
     ]

@@ -88,6 +88,10 @@ ENTRY_SCHEMA = {
     "published": pl.Datetime("us", "UTC"),
     "journal": pl.Utf8,
     "title_key": pl.Utf8,
+    "version_label": pl.Utf8,
+    "published_doi": pl.Utf8,
+    "journal_ref": pl.Utf8,
+    "relation_dois": pl.List(pl.Utf8),
 }
 
 _RSS_KINDS = {"arxiv_rss", "biorxiv_rss", "rss"}

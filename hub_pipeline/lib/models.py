@@ -48,6 +48,11 @@ class Entry:
     published: datetime | None = None  # the item's own date, UTC
     journal: str | None = None  # journal or server name (Nature, bioRxiv, arXiv)
     title_key: str = ""  # normalized title plus first-author surname, the weakest identity
+    # Links to other versions of the work, for the identity step and paper_links.
+    version_label: str | None = None  # the version the item describes as the source wrote it, e.g. "v2"
+    published_doi: str | None = None  # a preprint's journal article (bioRxiv "published", arXiv DOI)
+    journal_ref: str | None = None  # citation of the published version (arXiv journal_ref)
+    relation_dois: list[str] = field(default_factory=list)  # "<Crossref relation type>:<doi>"
 
 
 @dataclass(slots=True)
@@ -80,6 +85,8 @@ class BriefingPaper:
     reasons: list[str]  # human-readable, e.g. 'title: "diffusion"'
     is_update: bool = False  # a later version of a paper the radar already reported
     version: int | None = None
+    published_journal: str | None = None  # a preprint's journal, or the citation, once published
+    published_link: str | None = None  # the journal article's link (https://doi.org/...)
 
 
 @dataclass(slots=True)

@@ -338,3 +338,13 @@ def title_key(title: str | None, first_author: str | None) -> str:
     """Build the weakest identity of a work: folded title, "|", folded first-author surname."""
     surname = _surname(first_author) if first_author else ""
     return f"{_fold(clean_text(title))}|{_fold(surname)}"
+
+
+def fold_text(text: str) -> str:
+    """Fold text for comparison: lower-case, accents removed, only letters, digits and spaces."""
+    return _fold(text)
+
+
+def surname(author: str) -> str:
+    """Return the surname of "Surname, Given" or "Given Surname", skipping "Jr." and the like."""
+    return _surname(author)

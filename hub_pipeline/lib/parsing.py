@@ -20,6 +20,7 @@ import defusedxml.ElementTree
 import feedparser
 from defusedxml import DefusedXmlException
 
+from hub_pipeline.lib.identifiers import version_label_from_link
 from hub_pipeline.lib.models import Entry, ParsedFeed
 from hub_pipeline.lib.normalize import (
     clean_text,
@@ -371,6 +372,7 @@ def _parse_biorxiv_rss(context: _Context, feed_category: str | None) -> list[Ent
                 feed_category=feed_category,
                 doi=_item_doi(context, index, item),
                 journal=journal,
+                version_label=version_label_from_link(_link(item)),
             )
         )
     return entries

@@ -80,6 +80,10 @@ _TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "published": ("TIMESTAMPTZ", "The item's own date."),
             "journal": ("VARCHAR", "Journal or server name."),
             "title_key": ("VARCHAR NOT NULL", "Normalized title and first-author surname, the weakest identity."),
+            "version_label": ("VARCHAR", "Version the item describes as the source wrote it, e.g. v2 (bioRxiv link, API version)."),
+            "published_doi": ("VARCHAR", "DOI of the journal article a preprint became (bioRxiv published, arXiv DOI)."),
+            "journal_ref": ("VARCHAR", "Citation of the published version as the authors gave it (arXiv journal_ref)."),
+            "relation_dois": ("VARCHAR[]", "Crossref relations to other works, each as <relation type>:<doi>."),
         },
     ),
     "main.radar_matches": (
@@ -165,14 +169,33 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     for schema in SCHEMAS:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for table, (description, columns) in _TABLES.items():
-        column_sql = ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({column_sql})")
-        # A warehouse made by an earlier version gets the columns added since, as nullable columns.
-        for name, (sql_type, _) in columns.items():
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {sql_type.replace(' NOT NULL', '')}")
-        conn.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
-        for name, (_, comment) in columns.items():
-            conn.execute(f"COMMENT ON COLUMN {table}.{name} IS {_quote(comment)}")
+        create_table(conn, table, description, columns)
+
+
+def create_table(
+    conn: duckdb.DuckDBPyConnection, table: str, description: str, columns: dict[str, tuple[str, str]]
+) -> None:
+    """Create a table when missing, add nullable columns it lacks, and comment every column.
+
+    Adding columns lets a warehouse written by an earlier release take the new columns
+    without a rebuild. DuckDB cannot add a NOT NULL column to a table with rows, so an added
+    column is nullable even where a new table would declare it NOT NULL.
+    """
+    column_sql = ", ".join(f"{name} {sql_type}" for name, (sql_type, _) in columns.items())
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({column_sql})")
+    schema, _, name = table.partition(".")
+    present = {
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        ).fetchall()
+    }
+    for column, (sql_type, _) in columns.items():
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type.replace(' NOT NULL', '')}")
+    conn.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
+    for column, (_, comment) in columns.items():
+        conn.execute(f"COMMENT ON COLUMN {table}.{column} IS {_quote(comment)}")
 
 
 def _quote(text: str) -> str:

@@ -24,7 +24,11 @@ from hub_pipeline.lib.sql_models import SqlModel, build_model, compute_metrics, 
 SQL_DIR = Path(__file__).resolve().parents[3] / "dbt_like_sql"
 
 # Tables written by Python assets, so that a model's depends_on can name them.
-PYTHON_TABLES = {"raw.entries": AssetKey("entries"), "raw.fetch_attempts": AssetKey("raw_payloads")}
+PYTHON_TABLES = {
+    "raw.entries": AssetKey("entries"),
+    "raw.fetch_attempts": AssetKey("raw_payloads"),
+    "intermediate.paper_identity": AssetKey(["intermediate", "paper_identity"]),
+}
 
 
 def asset_key_for(table: str) -> AssetKey:

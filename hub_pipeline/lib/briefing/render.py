@@ -120,7 +120,18 @@ def _list_entry(language: str, number: int, paper_id: str, paper: BriefingPaper 
     if paper.is_update:
         update = text(language, "md_update")
         details.append(f"{update} v{paper.version}" if paper.version is not None else update)
+    if paper.published_journal or paper.published_link:
+        details.append(_published(language, paper))
     return f"{marker}**{title}**" + (" · " + " · ".join(details) if details else "") + reason
+
+
+def _published(language: str, paper: BriefingPaper) -> str:
+    """Say where a preprint was published, linked to the article when its link is known."""
+    if paper.published_journal:
+        label = text(language, "md_published_in", journal=_escape(paper.published_journal))
+    else:
+        label = text(language, "md_published")
+    return _link(label, paper.published_link)
 
 
 def _citation(number: int, paper: BriefingPaper | None) -> str:

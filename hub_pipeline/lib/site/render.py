@@ -8,6 +8,7 @@ unescaped markup is the briefing HTML from ``render_briefing_markdown``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 import re
 import tempfile
 from dataclasses import dataclass
@@ -78,6 +79,8 @@ class _PaperView:
     reasons: list[str]
     is_update: bool
     version: int | None
+    published_label: str | None  # "Now published in <journal>", for a preprint that became an article
+    published_link: str | None
 
 
 @dataclass(slots=True)
@@ -140,10 +143,21 @@ def _paper_views(page: RadarDayPage) -> list[_PaperView]:
                 reasons=[_collapse(reason) for reason in paper.reasons if _collapse(reason)],
                 is_update=paper.is_update,
                 version=paper.version,
+                published_label=_published_label(paper, text),
+                published_link=safe_link(paper.published_link),
             )
         )
 
     return views
+
+
+def _published_label(paper: BriefingPaper, text: Mapping[str, str]) -> str | None:
+    journal = _collapse(paper.published_journal)
+    if journal:
+        return text["published_in"].format(journal=journal)
+    if paper.published_link:
+        return text["published"]
+    return None
 
 
 def _format_generated_at(generated_at: datetime) -> str:
