@@ -6,6 +6,7 @@ start with the file, the entry and the field named, not halfway through a day.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -88,7 +89,16 @@ class RadarConfig(BaseModel):
     categories: list[str] = []  # keep papers with at least one of these categories
     sources: list[str] = []  # keep papers listed by one of these source ids
     authors: list[str] = []  # keep papers with one of these authors
-    max_papers: int = Field(default=30, ge=1, le=500)
+    max_papers: int = Field(default=30, ge=1, le=500)  # the most papers a day's list keeps
+    # Semantic side: papers close to the seeds (and the description) and far from the negatives
+    # rank higher. Seeds and negatives are arXiv ids or DOIs of papers in the warehouse.
+    seeds: list[str] = []
+    negatives: list[str] = []
+    # A Chinese (or any) query term -> English terms or phrases it also matches.
+    glossary: dict[str, list[str]] = {}
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)  # drop matches whose combined score is lower
+    # A paper that misses the query still matches when its similarity to the seeds reaches this.
+    min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)
 
     @field_validator("query")
     @classmethod
@@ -97,6 +107,25 @@ class RadarConfig(BaseModel):
             parse_query(value)
         except QuerySyntaxError as error:
             raise ValueError(str(error)) from error
+        return value
+
+    @field_validator("seeds", "negatives")
+    @classmethod
+    def _paper_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if paper_id_for(value) is None:
+                raise ValueError(f"{value!r} is neither an arXiv id (2503.12345, hep-th/9901001) nor a DOI (10.x/y)")
+        return values
+
+    @field_validator("glossary")
+    @classmethod
+    def _glossary_terms(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, terms in value.items():
+            if not terms:
+                raise ValueError(f"glossary entry {key!r} lists no terms")
+            for term in terms:
+                if not term.strip() or '"' in term:
+                    raise ValueError(f"glossary entry {key!r}: {term!r} must be a plain word or phrase without quotes")
         return value
 
 
@@ -109,6 +138,21 @@ class RadarsFile(BaseModel):
     def _unique_ids(self) -> "RadarsFile":
         _reject_duplicate_ids([r.id for r in self.radars], "radar")
         return self
+
+
+_ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
+_ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z-]+(?:\.[a-z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE)
+_DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+
+
+def paper_id_for(identifier: str) -> str | None:
+    """Turn an arXiv id or a DOI as a person writes it into the warehouse's paper_id."""
+    text = identifier.strip()
+    if match := _ARXIV_NEW.match(text) or _ARXIV_OLD.match(text):
+        return "arxiv:" + match.group(1).lower()
+    if match := _DOI.match(text):
+        return "doi:" + match.group(1).lower()
+    return None
 
 
 def _reject_duplicate_ids(ids: list[str], what: str) -> None:
