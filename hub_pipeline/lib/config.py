@@ -109,6 +109,15 @@ class RadarConfig(BaseModel):
             raise ValueError(str(error)) from error
         return value
 
+    @field_validator("seeds", "negatives", mode="before")
+    @classmethod
+    def _quoted_ids(cls, values: object) -> object:
+        # YAML reads 2503.12340 as the number 2503.1234, losing the trailing zero.
+        for value in values if isinstance(values, list) else []:
+            if not isinstance(value, str):
+                raise ValueError(f"{value!r} is not text; put arXiv ids in quotes, e.g. \"2503.12340\"")
+        return values
+
     @field_validator("seeds", "negatives")
     @classmethod
     def _paper_ids(cls, values: list[str]) -> list[str]:
