@@ -183,6 +183,7 @@ class RadarRanker:
     def __init__(self, radars: Sequence[RadarConfig]) -> None:
         self._slot_ids: dict[_Slot, int] = {}
         self._slot_patterns: list[list[str]] = []
+        self._slot_fields: dict[int, str] | None = None
         self.compiled = [self._compile(radar) for radar in radars]
 
     def _compile(self, radar: RadarConfig) -> _CompiledRadar:
@@ -283,26 +284,46 @@ class RadarRanker:
         """Rank every radar; return its kept matches and how it was scored ("lexical+semantic"...)."""
         counts = self.term_counts(index)
         weights = self.bm25(counts, index)
-        profiles = profiles or {}
+        # One sparse product gives every radar's BM25 sum: papers x radars.
+        membership = sparse.csr_matrix(
+            (
+                np.ones(sum(len(c.slots) for c in self.compiled), dtype=np.float32),
+                (
+                    np.concatenate([np.asarray(c.slots, dtype=np.int64) for c in self.compiled] or [np.zeros(0, np.int64)]),
+                    np.repeat(np.arange(len(self.compiled)), [len(c.slots) for c in self.compiled]),
+                ),
+            ),
+            shape=(counts.shape[1], len(self.compiled)),
+        )
+        lexical_all = np.asarray((weights @ membership).todense(), dtype=np.float32) if self.compiled else None
+        with_profile = [c for c in self.compiled if embeddings is not None and profiles and c.radar.id in profiles]
+        semantic_all = _semantic_matrix(embeddings, [profiles[c.radar.id] for c in with_profile]) if with_profile else None
+        semantic_column = {c.radar.id: column for column, c in enumerate(with_profile)}
+
+        context = _RankContext(index, counts.tocsr(), embeddings, np.argsort(np.argsort(np.asarray(index.paper_ids))))
         results: dict[str, list[RankedMatch]] = {}
         modes: dict[str, str] = {}
-        for compiled in self.compiled:
+        for position, compiled in enumerate(self.compiled):
             radar = compiled.radar
-            profile = profiles.get(radar.id) if embeddings is not None else None
-            results[radar.id] = self._rank_one(compiled, index, counts, weights, embeddings, profile)
-            modes[radar.id] = "lexical+semantic" if profile is not None else "lexical"
+            column = semantic_column.get(radar.id)
+            semantic = None if column is None or semantic_all is None else semantic_all[:, column]
+            profile = profiles[radar.id] if column is not None and profiles else None
+            matched = _evaluate(compiled.tree, compiled, counts, index.size)
+            results[radar.id] = self._rank_one(compiled, context, matched, lexical_all[:, position], semantic, profile)
+            modes[radar.id] = "lexical+semantic" if semantic is not None else "lexical"
         return results, modes
 
     def _rank_one(
         self,
         compiled: _CompiledRadar,
-        index: PaperIndex,
-        counts: sparse.csc_matrix,
-        weights: sparse.csc_matrix,
-        embeddings: np.ndarray | None,
+        context: "_RankContext",
+        matched: np.ndarray,
+        lexical_raw: np.ndarray,
+        semantic: np.ndarray | None,
         profile: SemanticProfile | None,
     ) -> list[RankedMatch]:
         radar = compiled.radar
+        index = context.index
         allowed = np.ones(index.size, dtype=bool)
         if radar.categories:
             allowed &= index.with_values("categories", radar.categories)
@@ -311,15 +332,9 @@ class RadarRanker:
         if radar.authors:
             allowed &= index.with_authors(radar.authors)
 
-        matched = _evaluate(compiled.tree, compiled, counts, index.size) & allowed
-        lexical_raw = np.zeros(index.size, dtype=np.float32)
-        if compiled.slots:
-            lexical_raw = np.asarray(weights[:, compiled.slots].sum(axis=1)).ravel()
+        matched = matched & allowed
         lexical = lexical_raw / (lexical_raw + LEXICAL_HALF)
-
-        semantic = None
-        if profile is not None and embeddings is not None:
-            semantic = _semantic_scores(embeddings, profile)
+        if semantic is not None:
             keep = matched | (allowed & (semantic >= radar.min_similarity))
             score = (1 - SEMANTIC_SHARE) * np.where(matched, lexical, 0.0) + SEMANTIC_SHARE * np.clip(semantic, 0.0, 1.0)
         else:
@@ -330,9 +345,10 @@ class RadarRanker:
         if candidates.size == 0:
             return []
         # Highest score first; ties by paper id so a re-run ranks identically.
-        order = sorted(candidates.tolist(), key=lambda row: (-round(float(score[row]), 6), index.paper_ids[row]))
-        chosen = order[: radar.max_papers]
-        reasons = self._reasons(compiled, chosen, counts, matched, embeddings, profile)
+        rounded = np.round(score[candidates], 6)
+        order = candidates[np.lexsort((context.id_rank[candidates], -rounded))]
+        chosen = order[: radar.max_papers].tolist()
+        reasons = self._reasons(compiled, chosen, context, matched, profile)
         return [
             RankedMatch(
                 radar_id=radar.id,
@@ -346,21 +362,24 @@ class RadarRanker:
             for position, (rank, row) in enumerate(enumerate(chosen, start=1))
         ]
 
-    def _reasons(self, compiled, rows, counts, matched, embeddings, profile) -> list[list[str]]:
-        slot_fields = {slot_id: slot.field for slot, slot_id in self._slot_ids.items()}
-        block = counts[rows][:, compiled.slots].toarray() if compiled.slots else np.zeros((len(rows), 0))
+    def _reasons(self, compiled, rows, context, matched, profile) -> list[list[str]]:
+        if self._slot_fields is None:
+            self._slot_fields = {slot_id: slot.field for slot, slot_id in self._slot_ids.items()}
+        counts = context.counts_by_paper
+        wanted = set(compiled.slots)
         near = None
-        if profile is not None and embeddings is not None:
-            near = _nearest(embeddings[rows], profile)
+        if profile is not None and context.embeddings is not None:
+            near = _nearest(context.embeddings[rows], profile)
         out = []
         for position, row in enumerate(rows):
             reasons: list[str] = []
             if matched[row]:
-                for column, slot_id in enumerate(compiled.slots):
-                    count = int(block[position, column])
-                    if count:
-                        suffix = f" ({count}x)" if count > 1 else ""
-                        reasons.append(f'{FIELD_LABELS[slot_fields[slot_id]]}: "{compiled.slot_terms[slot_id]}"{suffix}')
+                start, end = counts.indptr[row], counts.indptr[row + 1]
+                for slot_id, count in zip(counts.indices[start:end].tolist(), counts.data[start:end].tolist(), strict=True):
+                    if slot_id in wanted:
+                        suffix = f" ({int(count)}x)" if count > 1 else ""
+                        label = FIELD_LABELS[self._slot_fields[slot_id]]
+                        reasons.append(f'{label}: "{compiled.slot_terms[slot_id]}"{suffix}')
                 reasons = sorted(set(reasons))
             else:
                 reasons.append("no query term; close to the radar's seeds")
@@ -368,6 +387,39 @@ class RadarRanker:
                 reasons.extend(_semantic_reasons(near[position], profile))
             out.append(reasons)
         return out
+
+
+@dataclass(slots=True)
+class _RankContext:
+    index: PaperIndex
+    counts_by_paper: sparse.csr_matrix
+    embeddings: np.ndarray | None
+    id_rank: np.ndarray  # position of each paper id in sorted order, for stable ties
+
+
+def _semantic_matrix(embeddings: np.ndarray, profiles: list[SemanticProfile], chunk: int = 65536) -> np.ndarray:
+    """Semantic score of every paper for every profile (papers x profiles), in a few large products.
+
+    Each profile scores closeness to its nearest positive, lowered by how much closer its
+    nearest negative is (see _semantic_scores).
+    """
+    positives = np.vstack([p.positives for p in profiles]).astype(np.float32)
+    starts = np.cumsum([0] + [p.positives.shape[0] for p in profiles[:-1]])
+    with_negatives = [column for column, p in enumerate(profiles) if p.negatives.shape[0]]
+    negatives = (
+        np.vstack([profiles[c].negatives for c in with_negatives]).astype(np.float32) if with_negatives else None
+    )
+    negative_starts = np.cumsum([0] + [profiles[c].negatives.shape[0] for c in with_negatives[:-1]])
+    result = np.empty((embeddings.shape[0], len(profiles)), dtype=np.float32)
+    for begin in range(0, embeddings.shape[0], chunk):
+        block = embeddings[begin : begin + chunk]
+        positive = np.maximum.reduceat(block @ positives.T, starts, axis=1)
+        if negatives is not None:
+            negative = np.maximum.reduceat(block @ negatives.T, negative_starts, axis=1)
+            penalty = np.maximum(negative - positive[:, with_negatives], 0.0)
+            positive[:, with_negatives] -= penalty
+        result[begin : begin + chunk] = positive
+    return result
 
 
 def _evaluate(node: Node, compiled: _CompiledRadar, counts: sparse.csc_matrix, size: int) -> np.ndarray:
