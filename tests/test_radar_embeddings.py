@@ -55,7 +55,8 @@ def test_endpoint_embeddings_are_cached_per_version(tmp_path):
         np.testing.assert_allclose(first, [[0.6, 0.8], [0.0, 1.0]], atol=1e-6)  # unit length
 
         again, computed = cached_embeddings(conn, embedder, papers([("p2", 1, "Two"), ("p1", 1, "One")]))
-        assert computed == 0 and len(stub.requests) == 1
+        assert computed == 0
+        assert len(stub.requests) == 1
         np.testing.assert_allclose(again, [[0.0, 1.0], [0.6, 0.8]], atol=1e-6)
 
         _, computed = cached_embeddings(conn, embedder, papers([("p1", 2, "One, revised"), ("p2", 1, "Two")]))
@@ -82,11 +83,13 @@ def test_embedder_choice_from_env(monkeypatch):
     monkeypatch.setenv("HUB_EMBEDDINGS", "endpoint")
     monkeypatch.delenv("HUB_EMBEDDINGS_BASE_URL", raising=False)
     embedder, note = embedder_from_env()
-    assert embedder is None and "HUB_EMBEDDINGS_BASE_URL is not set" in note
+    assert embedder is None
+    assert "HUB_EMBEDDINGS_BASE_URL is not set" in note
     monkeypatch.setenv("HUB_EMBEDDINGS_BASE_URL", "http://127.0.0.1:9/v1")
     monkeypatch.setenv("HUB_EMBEDDINGS_MODEL", "bge-m3")
     embedder, note = embedder_from_env()
-    assert isinstance(embedder, EndpointEmbedder) and embedder.model == "bge-m3"
+    assert isinstance(embedder, EndpointEmbedder)
+    assert embedder.model == "bge-m3"
     assert note == "embeddings from http://127.0.0.1:9/v1 (bge-m3)"
 
 
@@ -143,7 +146,7 @@ def hashing_server():
         server.server_close()
 
 
-def test_daily_run_ranks_with_seeds_and_reuses_the_cache(fixtures, tmp_path, monkeypatch):
+def test_daily_run_uses_seeds_and_cache(fixtures, tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     sources_file = write_sources(tmp_path / "sources.yaml", arxiv_day_sources(fixtures, DAY)[:3])
     radars_file = tmp_path / "radars.yaml"
@@ -188,7 +191,8 @@ def test_daily_run_ranks_with_seeds_and_reuses_the_cache(fixtures, tmp_path, mon
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
         cached = conn.execute("SELECT count(*), count(DISTINCT model) FROM main.paper_embeddings").fetchone()
         rows = conn.execute("SELECT paper_id, rank, reasons FROM main.radar_matches WHERE radar_id = 'splats' ORDER BY rank").fetchall()
-    assert cached[0] > 0 and cached[1] == 1
+    assert cached[0] > 0
+    assert cached[1] == 1
     assert 1 <= len(rows) <= 5
     top_reasons = rows[0][2]
     assert any(reason.startswith('title: "高斯泼溅 (gaussian splatting)"') for reason in top_reasons) or any(

@@ -139,7 +139,8 @@ def test_filters_threshold_and_cap():
     assert len(results["cap"]) == 1
     assert [m.rank for m in results["all"]] == [1, 2, 3]
     assert results["all"][-1].paper_id == "p2"  # one abstract hit ranks below title hits
-    assert all(m.score >= 0.5 for m in results["min"]) and len(results["min"]) < 3
+    assert all(m.score >= 0.5 for m in results["min"])
+    assert len(results["min"]) < 3
     assert modes["all"] == "lexical"
 
 
@@ -164,7 +165,8 @@ def test_semantic_side_ranks_near_seeds_and_explains():
     config = radar(query="protein*", min_similarity=0.95)
     results, modes = rank(papers, config, embeddings=embeddings, profiles={"r": profile})
     order = [m.paper_id for m in results["r"]]
-    assert order[0] == "near" and order.index("far") < order.index("neg")
+    assert order[0] == "near"
+    assert order.index("far") < order.index("neg")
     assert "none" not in order  # no query term and not similar enough
     assert modes["r"] == "lexical+semantic"
     near = results["r"][0]

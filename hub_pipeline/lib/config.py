@@ -89,7 +89,7 @@ class RadarConfig(BaseModel):
     categories: list[str] = []  # keep papers with at least one of these categories
     sources: list[str] = []  # keep papers listed by one of these source ids
     authors: list[str] = []  # keep papers with one of these authors
-    max_papers: int = Field(default=30, ge=1, le=500)  # the most papers a day's list keeps
+    max_papers: int = Field(default=30, ge=1, le=500)  # maximum papers in a day's list
     # Semantic side: papers close to the seeds (and the description) and far from the negatives
     # rank higher. Seeds and negatives are arXiv ids or DOIs of papers in the warehouse.
     seeds: list[str] = []

