@@ -199,3 +199,28 @@ def test_daily_run_uses_seeds_and_cache(fixtures, tmp_path, monkeypatch):
         "nearest seed" in reason for reason in top_reasons
     )
     assert all(any("similarity" in reason for reason in reasons) for _, _, reasons in rows)
+
+
+def test_failed_endpoint_falls_back_to_lexical(tmp_path):
+    from hub_pipeline.lib.config import RadarConfig
+    from hub_pipeline.lib.radar_day import rank_day
+
+    candidates = pl.DataFrame(
+        {
+            "paper_id": ["arxiv:2503.00001"],
+            "title": ["Diffusion models"],
+            "abstract": ["A diffusion paper."],
+            "authors": [["A. Author"]],
+            "categories": [["cs.CV"]],
+            "source_ids": [["arxiv-cs-cv"]],
+            "version": [1],
+        }
+    )
+    config = RadarConfig(id="r", name="R", language="en", query="diffusion", description="Diffusion models")
+    responses = [ScriptedResponse(status=400, body=error_body("unknown model", "invalid_request_error"))]
+    with serve_openai_stub(responses) as stub, duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        embedder = EndpointEmbedder(stub.base_url + "/v1", "missing-model", "k")
+        ranking = rank_day(conn, [config], candidates, embedder, "embeddings from the stub")
+    assert ranking.modes == {"r": "lexical"}
+    assert [m.paper_id for m in ranking.matches["r"]] == ["arxiv:2503.00001"]
+    assert any(note.startswith("semantic side skipped, ranking on the query alone: embeddings endpoint") for note in ranking.notes)
