@@ -98,6 +98,7 @@ class RadarConfig(BaseModel):
     glossary: dict[str, list[str]] = {}
     min_score: float = Field(default=0.0, ge=0.0, le=1.0)  # drop matches whose combined score is lower
     # A paper that misses the query still matches when its similarity to the seeds reaches this.
+    # NOTE: 0.55 suits all-MiniLM-L6-v2; endpoint models spread similarities differently.
     min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)
 
     @field_validator("query")

@@ -23,6 +23,8 @@ import duckdb
 import numpy as np
 import polars as pl
 
+# NOTE: all-MiniLM-L6-v2 is English-only, so Chinese descriptions get near-zero similarity
+# from it; zh-CN radars need their glossary and English seeds, or a multilingual endpoint.
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ENDPOINT_MODEL = "text-embedding-3-small"
 _BATCH = 64
