@@ -9,6 +9,10 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Whole-pipeline tests rank on the query alone unless a test turns embeddings on: the local
+# model takes seconds to load, and the embeddings tests exercise both sources directly.
+os.environ.setdefault("HUB_EMBEDDINGS", "off")
+
 
 def fixtures_dir() -> Path:
     """Return the shared real payloads: HUB_FIXTURES_DIR, or ../shared/fixtures beside the repo."""

@@ -123,9 +123,18 @@ class RadarConfig(BaseModel):
     categories: list[str] = []  # keep papers with at least one of these categories
     sources: list[str] = []  # keep papers listed by one of these source ids
     authors: list[str] = []  # keep papers with one of these authors
-    max_papers: int = Field(default=30, ge=1, le=500)
+    max_papers: int = Field(default=30, ge=1, le=500)  # maximum papers in a day's list
     delivery: DeliveryConfig | None = None  # opt-in e-mail and chat webhooks
-    glossary: list[str] = []  # terms the LLM keeps as written, e.g. English terms in a zh-CN briefing
+    # Semantic side: papers close to the seeds (and the description) and far from the negatives
+    # rank higher. Seeds and negatives are arXiv ids or DOIs of papers in the warehouse.
+    seeds: list[str] = []
+    negatives: list[str] = []
+    # A Chinese (or any) query term -> English terms or phrases it also matches.
+    glossary: dict[str, list[str]] = {}
+    min_score: float = Field(default=0.0, ge=0.0, le=1.0)  # drop matches whose combined score is lower
+    # A paper that misses the query still matches when its similarity to the seeds reaches this.
+    # NOTE: 0.55 suits all-MiniLM-L6-v2; endpoint models spread similarities differently.
+    min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)
 
     @field_validator("query")
     @classmethod
@@ -134,6 +143,34 @@ class RadarConfig(BaseModel):
             parse_query(value)
         except QuerySyntaxError as error:
             raise ValueError(str(error)) from error
+        return value
+
+    @field_validator("seeds", "negatives", mode="before")
+    @classmethod
+    def _quoted_ids(cls, values: object) -> object:
+        # YAML reads 2503.12340 as the number 2503.1234, losing the trailing zero.
+        for value in values if isinstance(values, list) else []:
+            if not isinstance(value, str):
+                raise ValueError(f"{value!r} is not text; put arXiv ids in quotes, e.g. \"2503.12340\"")
+        return values
+
+    @field_validator("seeds", "negatives")
+    @classmethod
+    def _paper_ids(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if paper_id_for(value) is None:
+                raise ValueError(f"{value!r} is neither an arXiv id (2503.12345, hep-th/9901001) nor a DOI (10.x/y)")
+        return values
+
+    @field_validator("glossary")
+    @classmethod
+    def _glossary_terms(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for key, terms in value.items():
+            if not terms:
+                raise ValueError(f"glossary entry {key!r} lists no terms")
+            for term in terms:
+                if not term.strip() or '"' in term:
+                    raise ValueError(f"glossary entry {key!r}: {term!r} must be a plain word or phrase without quotes")
         return value
 
 
@@ -146,6 +183,21 @@ class RadarsFile(BaseModel):
     def _unique_ids(self) -> "RadarsFile":
         _reject_duplicate_ids([r.id for r in self.radars], "radar")
         return self
+
+
+_ARXIV_NEW = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
+_ARXIV_OLD = re.compile(r"^(?:arxiv:)?([a-z-]+(?:\.[a-z]{2})?/\d{7})(?:v\d+)?$", re.IGNORECASE)
+_DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
+
+
+def paper_id_for(identifier: str) -> str | None:
+    """Turn an arXiv id or a DOI as a person writes it into the warehouse's paper_id."""
+    text = identifier.strip()
+    if match := _ARXIV_NEW.match(text) or _ARXIV_OLD.match(text):
+        return "arxiv:" + match.group(1).lower()
+    if match := _DOI.match(text):
+        return "doi:" + match.group(1).lower()
+    return None
 
 
 def _reject_duplicate_ids(ids: list[str], what: str) -> None:

@@ -1,4 +1,8 @@
-"""Radar matching: which of a day's papers fit a radar, with a score and the reasons.
+"""Radar matching, one paper at a time: which of a day's papers fit a radar, with a score and the reasons.
+
+The daily pipeline ranks with radar_rank.RadarRanker, which shares the work across radars and
+adds BM25 and the semantic side. This matcher stays as the plain reference implementation of
+the query language, and as the baseline of bench/radar_speed.py.
 
 The score is lexical and explainable: every query term that hits adds its field weight times
 (1 + ln(count)), so a term in the title counts three times one in the abstract. Filters on

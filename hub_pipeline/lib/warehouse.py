@@ -92,7 +92,7 @@ _TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
             "radar_id": ("VARCHAR NOT NULL", "Radar id from radars.yaml."),
             "day": ("DATE NOT NULL", "Announcement day."),
             "paper_id": ("VARCHAR NOT NULL", "Paper (papers.paper_id)."),
-            "score": ("DOUBLE NOT NULL", "Lexical score: each hitting term adds its field weight times 1 + ln(count)."),
+            "score": ("DOUBLE NOT NULL", "Combined score in [0, 1]: BM25 of the query terms (squashed), mixed with the similarity to the radar's seeds when embeddings are on."),
             "rank": ("INTEGER NOT NULL", "Rank within the radar and day, 1 = best."),
             "reasons": ("VARCHAR[] NOT NULL", 'Why it matched, e.g. title: "diffusion".'),
             "is_update": ("BOOLEAN NOT NULL", "True when the paper was first announced on an earlier day (a new version)."),

@@ -88,7 +88,9 @@ def briefings(
         writer = LLMWriter(client, llm.settings()) if client is not None else None
         cache = WarehouseCache(conn)
         for radar in radars:
-            info = RadarInfo(radar.id, radar.name, radar.language, radar.query, radar.description, radar.glossary)
+            # The glossary's English terms are the ones a briefing keeps as written.
+            kept_terms = sorted({term for terms in radar.glossary.values() for term in terms})
+            info = RadarInfo(radar.id, radar.name, radar.language, radar.query, radar.description, kept_terms)
             papers = briefing_papers(conn, radar.id, day)
             if writer is not None and papers:
                 briefing = writer.write(info, day, papers, cache=cache.for_briefing(radar.id, day))

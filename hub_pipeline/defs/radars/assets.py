@@ -10,8 +10,9 @@ from dagster_duckdb import DuckDBResource
 from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
 from hub_pipeline.defs.warehouse import warehouse
-from hub_pipeline.lib.daily_papers import MATCH_SCHEMA, already_reported, candidates_for_day, match_rows, to_candidates
-from hub_pipeline.lib.matching import match_radar
+from hub_pipeline.lib.daily_papers import MATCH_SCHEMA, already_reported, candidates_for_day, match_rows
+from hub_pipeline.lib.embeddings import embedder_from_env
+from hub_pipeline.lib.radar_day import rank_day
 from hub_pipeline.lib.warehouse import replace_rows
 
 
@@ -23,32 +24,46 @@ from hub_pipeline.lib.warehouse import replace_rows
     kinds={"python", "duckdb"},
 )
 def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
-    """Match every radar against the papers listed that day.
+    """Match every radar against the papers listed that day: BM25 on the query plus the semantic score.
 
     Grain: one row per radar, paper and day, with score, rank and the reasons it matched.
     """
     day = date.fromisoformat(context.partition_key)
     radars = hub.radars().radars
+    embedder, embedder_note = embedder_from_env()
 
     with warehouse(duckdb) as conn:
         candidates = candidates_for_day(conn, day)
         if candidates.height == 0:
             context.log.warning(f"{day}: no papers listed, so no radar can match; see fetch_log for each source's reason")
 
+        ranking = rank_day(conn, radars, candidates, embedder, embedder_note)
+        context.log.info(f"{day}: {embedder_note}; {ranking.embedded} paper embeddings computed, the rest cached")
+        for note in ranking.notes[1:]:
+            context.log.warning(f"{day}: {note}")
+
         rows: list[dict] = []
         per_radar: dict[str, int] = {}
         for radar in radars:
-            matches = match_radar(radar, to_candidates(candidates))
+            matches = ranking.matches[radar.id]
             radar_rows = match_rows(matches, candidates, day, already_reported(conn, radar.id, day))
             per_radar[radar.id] = len(radar_rows)
             rows.extend(radar_rows)
-            context.log.info(f"{day} radar {radar.id}: {len(radar_rows)} matches of {candidates.height} papers")
+            context.log.info(
+                f"{day} radar {radar.id}: {len(radar_rows)} matches of {candidates.height} papers ({ranking.modes[radar.id]})"
+            )
 
         frame = pl.DataFrame(rows, schema=MATCH_SCHEMA)
         replace_rows(conn, "main.radar_matches", frame.to_arrow(), "day = ?", [day])
 
-    metadata: dict[str, object] = {"candidates": candidates.height, "matches": len(rows)}
+    metadata: dict[str, object] = {
+        "candidates": candidates.height,
+        "matches": len(rows),
+        "embeddings_computed": ranking.embedded,
+        "semantic": MetadataValue.md("\n".join(f"- {note}" for note in ranking.notes)),
+    }
     metadata.update({f"matches_{radar_id}": count for radar_id, count in per_radar.items()})
+    metadata.update({f"mode_{radar_id}": mode for radar_id, mode in ranking.modes.items()})
     top = frame.sort(["radar_id", "rank"]).group_by("radar_id", maintain_order=True).head(3)
     metadata["preview"] = MetadataValue.md(_preview(top))
     return MaterializeResult(metadata=metadata)

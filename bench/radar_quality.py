@@ -1,0 +1,250 @@
+"""Radar quality on the labelled relevance set: precision@10, precision@50 and recall per radar.
+
+Three systems rank the same collection (the arXiv listings of 2025-03-20, 03-21 and 03-24 in
+the shared corpus, one row per paper):
+
+- radar: hub_pipeline's ranker (BM25 on the query + similarity to seeds and description);
+- keywords: a paper matches when any keyword occurs as a substring of title + abstract,
+  ranked by the number of occurrences (what most daily-arXiv tools do);
+- svm: TF-IDF + linear SVM trained with the seed papers as positives and the collection as
+  negatives, ranked by the decision value (the approach of arxiv-sanity-lite).
+
+    python bench/radar_quality.py            # the table, from tests/data/radar_relevance/labels.csv
+    python bench/radar_quality.py --pool F   # write the papers to judge (pooled, shuffled) to F
+
+Recall counts the judged relevant papers in the list a system returns, capped at RETURNED
+papers (radar: the matches above its thresholds; keywords: the papers with a keyword; svm: its
+ranking, which has no threshold), over all judged relevant papers of the radar. "radar
+(lexical)" is the same ranker without embeddings, as a radar runs when none are configured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import polars as pl
+import yaml
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.svm import LinearSVC
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hub_pipeline.lib.config import RadarConfig, paper_id_for  # noqa: E402
+from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings  # noqa: E402
+from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile  # noqa: E402
+
+DATA = REPO / "tests" / "data" / "radar_relevance"
+COLLECTION_DAYS = ["2025-03-20", "2025-03-21", "2025-03-24"]
+SEED_DAYS = ["2025-03-18", "2025-03-19"]
+RETURNED = 100
+
+
+def fixtures_dir() -> Path:
+    configured = os.environ.get("HUB_FIXTURES_DIR")
+    return Path(configured) if configured else REPO.parent / "shared" / "fixtures"
+
+
+def load_days(days: list[str]) -> pl.DataFrame:
+    folder = fixtures_dir() / "corpus" / "daily-arxiv-ai-enhanced_dw-dengwei"
+    frames = [pl.read_ndjson(folder / f"arxiv_listing_{day}.jsonl") for day in days]
+    return (
+        pl.concat(frames, how="diagonal_relaxed")
+        .unique("id", keep="first", maintain_order=True)
+        .select(
+            pl.concat_str([pl.lit("arxiv:"), pl.col("id")]).alias("paper_id"),
+            pl.col("title"),
+            pl.col("summary").alias("abstract"),
+            pl.col("authors"),
+            pl.col("categories"),
+            pl.lit(["arxiv"]).alias("source_ids"),
+            pl.lit(1).cast(pl.Int32).alias("version"),
+        )
+    )
+
+
+def load_radars() -> tuple[list[RadarConfig], dict[str, dict]]:
+    entries = yaml.safe_load((DATA / "radars.yaml").read_text(encoding="utf-8"))["radars"]
+    extras = {}
+    radars = []
+    for entry in entries:
+        extras[entry["id"]] = {"keywords": entry.pop("keywords"), "relevant": entry.pop("relevant")}
+        entry["max_papers"] = 500  # the collection spans three days: judge the whole ranking
+        radars.append(RadarConfig.model_validate(entry))
+    return radars, extras
+
+
+def embed(frame: pl.DataFrame, cache: Path) -> np.ndarray:
+    embedder = LocalEmbedder()
+    with duckdb.connect(str(cache)) as conn:
+        matrix, computed = cached_embeddings(conn, embedder, frame)
+    print(f"embeddings: {frame.height} papers, {computed} computed", file=sys.stderr)
+    return matrix
+
+
+def rank_radar_system(collection, seeds, radars, collection_vectors, seed_vectors):
+    ids = seeds["paper_id"].to_list()
+    titles = dict(zip(ids, seeds["title"].to_list(), strict=True))
+    profiles = {}
+    embedder = LocalEmbedder()
+    for radar in radars:
+        rows = [ids.index(paper_id_for(s)) for s in radar.seeds]
+        positives = [seed_vectors[row] for row in rows]
+        labels = [paper_id_for(s) for s in radar.seeds]
+        if radar.description:
+            positives.append(embedder.embed([radar.description])[0])
+            labels.append("description")
+        negative_rows = [ids.index(paper_id_for(s)) for s in radar.negatives]
+        profiles[radar.id] = SemanticProfile(
+            positives=np.stack(positives),
+            positive_labels=labels,
+            negatives=seed_vectors[negative_rows] if negative_rows else np.zeros((0, seed_vectors.shape[1]), np.float32),
+            negative_labels=[paper_id_for(s) for s in radar.negatives],
+            titles=titles,
+        )
+    started = time.perf_counter()
+    results, _ = RadarRanker(radars).rank(PaperIndex(collection), collection_vectors, profiles)
+    elapsed = time.perf_counter() - started
+    lexical, _ = RadarRanker(radars).rank(PaperIndex(collection))
+    rankings = {radar_id: [m.paper_id for m in matches] for radar_id, matches in results.items()}
+    lexical_rankings = {radar_id: [m.paper_id for m in matches] for radar_id, matches in lexical.items()}
+    return rankings, lexical_rankings, results, elapsed
+
+
+def rank_keywords(collection: pl.DataFrame, keywords: list[str]) -> list[str]:
+    texts = (collection["title"] + " " + collection["abstract"]).str.to_lowercase().to_list()
+    scored = []
+    for paper_id, text in zip(collection["paper_id"].to_list(), texts, strict=True):
+        hits = sum(text.count(keyword) for keyword in keywords)
+        if hits:
+            scored.append((-hits, paper_id))
+    return [paper_id for _, paper_id in sorted(scored)]
+
+
+def rank_svm(collection: pl.DataFrame, seeds: pl.DataFrame, radar: RadarConfig) -> list[str]:
+    texts = (collection["title"] + ". " + collection["abstract"]).to_list()
+    seed_rows = seeds.filter(pl.col("paper_id").is_in([paper_id_for(s) for s in radar.seeds]))
+    seed_texts = (seed_rows["title"] + ". " + seed_rows["abstract"]).to_list()
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), max_df=0.9, min_df=1, sublinear_tf=True, stop_words="english")
+    matrix = vectorizer.fit_transform(texts + seed_texts)
+    labels = np.r_[np.zeros(len(texts)), np.ones(len(seed_texts))]
+    model = LinearSVC(C=0.1, class_weight="balanced", max_iter=10000)
+    model.fit(matrix, labels)
+    decision = model.decision_function(matrix[: len(texts)])
+    order = np.argsort(-decision, kind="stable")
+    ids = collection["paper_id"].to_list()
+    return [ids[i] for i in order]
+
+
+def pool_key(radar_id: str, paper_id: str) -> str:
+    return hashlib.sha256(f"{radar_id}|{paper_id}".encode()).hexdigest()
+
+
+def load_labels() -> dict[str, dict[str, bool]]:
+    labels: dict[str, dict[str, bool]] = {}
+    with (DATA / "labels.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            labels.setdefault(row["radar_id"], {})[row["paper_id"]] = row["relevant"] == "1"
+    return labels
+
+
+def precision(ranking: list[str], judged: dict[str, bool], k: int) -> tuple[float, int]:
+    top = ranking[:k]
+    unjudged = sum(1 for paper_id in top if paper_id not in judged)
+    return sum(1 for paper_id in top if judged.get(paper_id)) / k, unjudged
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pool", type=Path, help="write the pooled papers to judge to this JSONL file")
+    parser.add_argument("--cache", type=Path, default=REPO / "data" / "bench_embeddings.duckdb")
+    args = parser.parse_args()
+    args.cache.parent.mkdir(parents=True, exist_ok=True)
+
+    collection = load_days(COLLECTION_DAYS)
+    seeds = load_days(SEED_DAYS)
+    radars, extras = load_radars()
+    vectors = embed(collection, args.cache)
+    seed_vectors = embed(seeds, args.cache)
+    radar_rankings, lexical_rankings, radar_results, elapsed = rank_radar_system(
+        collection, seeds, radars, vectors, seed_vectors
+    )
+    print(f"collection {collection.height} papers, radar ranking {elapsed:.3f} s", file=sys.stderr)
+
+    systems: dict[str, dict[str, list[str]]] = {}
+    for radar in radars:
+        systems[radar.id] = {
+            "radar": radar_rankings[radar.id],
+            "radar (lexical)": lexical_rankings[radar.id],
+            "keywords": rank_keywords(collection, extras[radar.id]["keywords"]),
+            "svm": rank_svm(collection, seeds, radar),
+        }
+
+    if args.pool:
+        write_pool(args.pool, collection, radars, extras, systems)
+        return
+    report(radars, systems, load_labels(), radar_results)
+
+
+def write_pool(path: Path, collection, radars, extras, systems) -> None:
+    """Pool: the top 50 of each system plus a fixed random sample, shuffled, without system names.
+
+    Papers already in labels.csv are left out, so a new system only adds its unjudged papers.
+    """
+    rng = np.random.default_rng(20250320)
+    ids = collection["paper_id"].to_list()
+    info = {row["paper_id"]: row for row in collection.iter_rows(named=True)}
+    judged = load_labels() if (DATA / "labels.csv").is_file() else {}
+    with path.open("w", encoding="utf-8") as handle:
+        for radar in radars:
+            pool = set(judged.get(radar.id, {}))
+            for ranking in systems[radar.id].values():
+                pool.update(ranking[:50])
+            # A random sample finds relevant papers that no system ranks high: at least 30 papers,
+            # and more until the radar has 110 judged papers.
+            sampled = 0
+            for paper_id in rng.permutation(ids).tolist():
+                if sampled >= 30 and len(pool) >= 110:
+                    break
+                if paper_id not in pool:
+                    pool.add(paper_id)
+                    sampled += 1
+            for paper_id in sorted(pool - set(judged.get(radar.id, {})), key=lambda pid: pool_key(radar.id, pid)):
+                paper = info[paper_id]
+                record = {"radar_id": radar.id, "paper_id": paper_id, "title": paper["title"], "abstract": paper["abstract"][:300]}
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            print(f"{radar.id}: {len(pool)} papers to judge", file=sys.stderr)
+
+
+def report(radars, systems, labels, radar_results) -> None:
+    lines = [
+        "| radar | judged | relevant | system | P@10 | P@50 | recall | returned |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for radar in radars:
+        judged = labels.get(radar.id, {})
+        relevant = {paper_id for paper_id, is_relevant in judged.items() if is_relevant}
+        for name, ranking in systems[radar.id].items():
+            returned = ranking[:RETURNED]
+            p10, u10 = precision(ranking, judged, 10)
+            p50, u50 = precision(ranking, judged, 50)
+            recall = len(relevant & set(returned)) / len(relevant) if relevant else 0.0
+            flag = f" ({u10 + u50} unjudged)" if u10 + u50 else ""
+            label = f"**{name}**" if name == "radar" else name
+            lines.append(
+                f"| {radar.id} | {len(judged)} | {len(relevant)} | {label} | {p10:.2f} | {p50:.2f} | {recall:.2f} | {len(returned)}{flag} |"
+            )
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

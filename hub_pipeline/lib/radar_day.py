@@ -1,0 +1,106 @@
+"""Rank every radar over one day's candidate papers, with the semantic side when it can run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import polars as pl
+
+from hub_pipeline.lib.config import RadarConfig, paper_id_for
+from hub_pipeline.lib.embeddings import Embedder, EmbeddingError, cached_embeddings
+from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, RankedMatch, SemanticProfile
+
+
+@dataclass
+class DayRanking:
+    matches: dict[str, list[RankedMatch]]
+    modes: dict[str, str]  # radar id -> "lexical+semantic" or "lexical"
+    notes: list[str] = field(default_factory=list)  # warnings: unresolved seeds, failed embeddings
+    embedded: int = 0  # paper embeddings computed (not taken from the cache)
+
+
+def rank_day(
+    conn: duckdb.DuckDBPyConnection,
+    radars: list[RadarConfig],
+    candidates: pl.DataFrame,
+    embedder: Embedder | None,
+    embedder_note: str,
+) -> DayRanking:
+    """Rank each radar over ``candidates`` (rows of daily_papers.candidates_for_day)."""
+    notes = [embedder_note]
+    index = PaperIndex(candidates)
+    ranker = RadarRanker(radars)
+    semantic_radars = [radar for radar in radars if radar.seeds or radar.description.strip()]
+    embeddings = None
+    profiles: dict[str, SemanticProfile] = {}
+    embedded = 0
+    if embedder is not None and semantic_radars and candidates.height:
+        try:
+            embeddings, embedded = cached_embeddings(conn, embedder, candidates)
+            profiles = _profiles(conn, embedder, semantic_radars, notes)
+        except EmbeddingError as error:
+            notes.append(f"semantic side skipped, ranking on the query alone: {error}")
+            embeddings, profiles = None, {}
+    matches, modes = ranker.rank(index, embeddings, profiles)
+    return DayRanking(matches, modes, notes, embedded)
+
+
+def _profiles(
+    conn: duckdb.DuckDBPyConnection, embedder: Embedder, radars: list[RadarConfig], notes: list[str]
+) -> dict[str, SemanticProfile]:
+    wanted = sorted({pid for radar in radars for ident in radar.seeds + radar.negatives if (pid := paper_id_for(ident))})
+    papers = _seed_papers(conn, wanted)
+    vectors: dict[str, np.ndarray] = {}
+    if papers.height:
+        matrix, _ = cached_embeddings(conn, embedder, papers)
+        vectors = {paper_id: matrix[row] for row, paper_id in enumerate(papers["paper_id"].to_list())}
+    titles = dict(zip(papers["paper_id"].to_list(), papers["title"].to_list(), strict=True))
+    descriptions = [radar.description.strip() for radar in radars if radar.description.strip()]
+    described = dict(zip(descriptions, embedder.embed(descriptions), strict=True)) if descriptions else {}
+
+    profiles = {}
+    for radar in radars:
+        positive_labels, positives = [], []
+        for ident in radar.seeds:
+            paper_id = paper_id_for(ident)
+            if paper_id in vectors:
+                positive_labels.append(paper_id)
+                positives.append(vectors[paper_id])
+            else:
+                notes.append(f"radar {radar.id}: seed {ident} is not in the warehouse's papers, so it is left out")
+        if radar.description.strip():
+            positive_labels.append("description")
+            positives.append(described[radar.description.strip()])
+        negative_labels = [pid for ident in radar.negatives if (pid := paper_id_for(ident)) in vectors]
+        for ident in radar.negatives:
+            if paper_id_for(ident) not in vectors:
+                notes.append(f"radar {radar.id}: negative {ident} is not in the warehouse's papers, so it is left out")
+        if not positives:
+            continue
+        dimension = positives[0].shape[0]
+        profiles[radar.id] = SemanticProfile(
+            positives=np.stack(positives).astype(np.float32),
+            positive_labels=positive_labels,
+            negatives=np.stack([vectors[pid] for pid in negative_labels]).astype(np.float32)
+            if negative_labels
+            else np.zeros((0, dimension), dtype=np.float32),
+            negative_labels=negative_labels,
+            titles=titles,
+        )
+    return profiles
+
+
+def _seed_papers(conn: duckdb.DuckDBPyConnection, paper_ids: list[str]) -> pl.DataFrame:
+    if not paper_ids:
+        return pl.DataFrame(schema={"paper_id": pl.Utf8, "version": pl.Int32, "title": pl.Utf8, "abstract": pl.Utf8})
+    return conn.execute(
+        """
+        SELECT paper_id, coalesce(latest_version, 0)::INTEGER AS version, title, abstract
+        FROM main.papers
+        WHERE list_contains(?, paper_id)
+        ORDER BY paper_id
+        """,
+        [paper_ids],
+    ).pl()

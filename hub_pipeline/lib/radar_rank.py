@@ -1,0 +1,476 @@
+"""Rank many radars over many papers at once: BM25 on the query's terms plus a semantic score.
+
+The per-paper matcher in ``matching.py`` runs every radar's regular expressions on every paper
+in Python, which is fine for a day of a few hundred papers and a handful of radars but grows as
+papers x radars. Here the work is shared instead:
+
+1. Every field of every paper is folded once (lower case, every run of non-word characters
+   becomes one space, a space at each end), so a word boundary is a space.
+2. Every query term of every radar becomes a few literal patterns on that folded text. A word
+   gets its English plural endings (" model ", " models ", " modeles "), a prefix loses the
+   closing space (" diffus"), and a phrase keeps single spaces. A Chinese term stays bare, so
+   it matches as a substring. The English phrases of a radar's glossary are added for it.
+3. One Aho-Corasick pass per field (polars ``str.extract_many``) finds all patterns of all
+   radars in all papers; the hits become a sparse papers x terms count matrix.
+4. Each radar's boolean query is then evaluated on whole columns of booleans, and its lexical
+   score is a sparse product of BM25 weights (k1 = 1.2, b = 0.75, per field, weighted by field).
+5. The semantic score is a matrix product of paper embeddings with the radar's seed,
+   description and negative embeddings.
+
+Reasons (terms and fields that hit, the nearest seed and its similarity) are built only for
+the papers a radar keeps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from scipy import sparse
+
+from hub_pipeline.lib.config import RadarConfig
+from hub_pipeline.lib.matching import author_key
+from hub_pipeline.lib.radar_query import FIELDS, Node, parse_query
+
+FIELD_WEIGHTS = {"title": 2.0, "abstract": 1.0, "authors": 1.0, "categories": 0.3}
+FIELD_LABELS = {"title": "title", "abstract": "abstract", "authors": "author", "categories": "category"}
+TEXT_FIELDS = tuple(FIELDS.values())  # title, abstract, authors, categories
+BM25_K1 = 1.2
+BM25_B = 0.75
+# The lexical score is squashed into [0, 1) by bm25 / (bm25 + LEXICAL_HALF): a paper whose
+# weighted BM25 sum equals LEXICAL_HALF gets 0.5. One title hit of a mid-frequency term is ~6.
+LEXICAL_HALF = 8.0
+# Share of the semantic score in the combined score when a radar has a semantic profile.
+SEMANTIC_SHARE = 0.6
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_NON_WORD = r"[\W_]+"
+
+
+@dataclass(frozen=True, slots=True)
+class SeedPaper:
+    """A seed or negative paper of a radar, with the text its embedding was made from."""
+
+    paper_id: str
+    title: str
+
+
+@dataclass(slots=True)
+class SemanticProfile:
+    """A radar's semantic side: unit vectors of its seeds (and description) and negatives."""
+
+    positives: np.ndarray  # (k, d) float32, unit rows
+    positive_labels: list[str]  # one per row: a paper id, or "description"
+    negatives: np.ndarray  # (m, d) float32, unit rows; m may be 0
+    negative_labels: list[str]
+    titles: dict[str, str] = field(default_factory=dict)  # paper id -> title, for reasons
+
+
+@dataclass(slots=True)
+class RankedMatch:
+    radar_id: str
+    paper_id: str
+    score: float
+    rank: int
+    reasons: list[str]
+    lexical: float
+    semantic: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One query term in one field: a column of the papers x terms matrix."""
+
+    key: str
+    field: str
+
+
+@dataclass(slots=True)
+class _CompiledRadar:
+    radar: RadarConfig
+    tree: Node
+    slots: list[int]  # slot ids of the terms that count for the score (not under NOT)
+    slot_terms: dict[int, str]  # slot id -> term as written, for reasons
+    node_slots: dict[int, list[int]] = field(default_factory=dict)  # id(term node) -> its slot ids
+
+
+def fold_text(expression: pl.Expr) -> pl.Expr:
+    """Fold a text column the way query patterns are folded: lower case, spaces as boundaries."""
+    return pl.concat_str([pl.lit(" "), expression.fill_null("").str.to_lowercase().str.replace_all(_NON_WORD, " "), pl.lit(" ")])
+
+
+def _fold_term(text: str) -> str:
+    return re.sub(_NON_WORD, " ", text.lower()).strip()
+
+
+def term_patterns(text: str, glossary: dict[str, list[str]] | None = None) -> list[str]:
+    """Literal patterns on folded text that a query term (without scope or quotes) matches."""
+    patterns = _patterns_for(text)
+    for alias in (glossary or {}).get(text, []):
+        patterns.extend(_patterns_for(alias))
+    return sorted(set(patterns))
+
+
+def _patterns_for(text: str) -> list[str]:
+    prefix = text.rstrip().endswith("*")
+    folded = _fold_term(text.rstrip().rstrip("*"))
+    if not folded:
+        return []
+    if _CJK.search(folded):
+        return [folded]  # Chinese has no spaces between words: match as a substring
+    if prefix:
+        return [" " + folded]
+    return [" " + folded + ending + " " for ending in ("", "s", "es")]
+
+
+class PaperIndex:
+    """The papers of one ranking run, folded once, with their lengths and filter columns."""
+
+    def __init__(self, papers: pl.DataFrame) -> None:
+        self.paper_ids: list[str] = papers["paper_id"].to_list()
+        self.size = papers.height
+        self.folded = papers.select(
+            fold_text(pl.col("title")).alias("title"),
+            fold_text(pl.col("abstract")).alias("abstract"),
+            fold_text(pl.col("authors").list.join("; ")).alias("authors"),
+            fold_text(pl.col("categories").list.join(" ")).alias("categories"),
+        )
+        lengths = self.folded.select(
+            (pl.col(name).str.count_matches(" ") - 1).clip(lower_bound=0).alias(name) for name in TEXT_FIELDS
+        )
+        self.lengths = {name: lengths[name].to_numpy().astype(np.float32) for name in TEXT_FIELDS}
+        self._papers = papers
+        self._categories: dict[str, np.ndarray] | None = None
+        self._sources: dict[str, np.ndarray] | None = None
+        self._authors: dict[tuple[str, str], np.ndarray] | None = None
+
+    def with_values(self, column: str, values: Sequence[str]) -> np.ndarray:
+        """Return a mask of the papers whose list column ``column`` contains one of ``values``."""
+        cache = {"categories": "_categories", "source_ids": "_sources"}[column]
+        if getattr(self, cache) is None:
+            setattr(self, cache, self._positions(column, lambda value: value))
+        return self._any_of(getattr(self, cache), values)
+
+    def with_authors(self, names: Sequence[str]) -> np.ndarray:
+        if self._authors is None:
+            self._authors = self._positions("authors", author_key)
+        return self._any_of(self._authors, [author_key(name) for name in names])
+
+    def _positions(self, column: str, key) -> dict:
+        exploded = (
+            self._papers.select(pl.col(column)).with_row_index("row").explode(column).drop_nulls(column)
+        )
+        groups: dict = {}
+        for row, value in zip(exploded["row"].to_list(), exploded[column].to_list(), strict=True):
+            groups.setdefault(key(value), []).append(row)
+        return {value: np.asarray(rows, dtype=np.int64) for value, rows in groups.items()}
+
+    def _any_of(self, positions: dict, values: Sequence) -> np.ndarray:
+        mask = np.zeros(self.size, dtype=bool)
+        for value in values:
+            rows = positions.get(value)
+            if rows is not None:
+                mask[rows] = True
+        return mask
+
+
+class RadarRanker:
+    """Compile radars once; rank them over a PaperIndex with optional paper embeddings."""
+
+    def __init__(self, radars: Sequence[RadarConfig]) -> None:
+        self._slot_ids: dict[_Slot, int] = {}
+        self._slot_patterns: list[list[str]] = []
+        self._slot_fields: dict[int, str] | None = None
+        self.compiled = [self._compile(radar) for radar in radars]
+
+    def _compile(self, radar: RadarConfig) -> _CompiledRadar:
+        tree = parse_query(radar.query)
+        compiled = _CompiledRadar(radar, tree, [], {})
+        self._attach(tree, compiled, negated=False)
+        compiled.slots = sorted(set(compiled.slots))
+        return compiled
+
+    def _attach(self, node: Node, compiled: _CompiledRadar, negated: bool) -> None:
+        if node.kind != "term":
+            for child in node.children:
+                self._attach(child, compiled, negated or node.kind == "not")
+            return
+        glossary = compiled.radar.glossary
+        patterns = term_patterns(node.term, glossary)
+        key = "\x1f".join(patterns)
+        ids = []
+        for field_name in node.fields:
+            slot = _Slot(key, field_name)
+            if slot not in self._slot_ids:
+                self._slot_ids[slot] = len(self._slot_patterns)
+                self._slot_patterns.append(patterns)
+            ids.append(self._slot_ids[slot])
+            aliases = glossary.get(node.term)
+            compiled.slot_terms[self._slot_ids[slot]] = f"{node.term} ({' / '.join(aliases)})" if aliases else node.term
+        compiled.node_slots[id(node)] = ids
+        if not negated:
+            compiled.slots.extend(ids)
+
+    def term_counts(self, index: PaperIndex) -> sparse.csc_matrix:
+        """Count every slot's patterns in its field for every paper: papers x slots."""
+        slots = list(self._slot_ids.items())
+        rows: list[np.ndarray] = []
+        cols: list[np.ndarray] = []
+        vals: list[np.ndarray] = []
+        for field_name in TEXT_FIELDS:
+            pattern_slots: dict[str, list[int]] = {}
+            for slot, slot_id in slots:
+                if slot.field == field_name:
+                    for pattern in self._slot_patterns[slot_id]:
+                        pattern_slots.setdefault(pattern, []).append(slot_id)
+            if not pattern_slots or index.size == 0:
+                continue
+            patterns = sorted(pattern_slots)
+            hits = (
+                index.folded.select(pl.col(field_name).str.extract_many(patterns, overlapping=True).alias("pattern"))
+                .with_row_index("row")
+                .explode("pattern")
+                .drop_nulls("pattern")
+                .group_by("row", "pattern")
+                .len()
+            )
+            if hits.height == 0:
+                continue
+            mapping = pl.DataFrame(
+                [(pattern, slot_id) for pattern, ids in pattern_slots.items() for slot_id in ids],
+                schema={"pattern": pl.Utf8, "slot": pl.Int64},
+                orient="row",
+            )
+            joined = hits.join(mapping, on="pattern").group_by("row", "slot").agg(pl.col("len").sum())
+            rows.append(joined["row"].to_numpy())
+            cols.append(joined["slot"].to_numpy())
+            vals.append(joined["len"].to_numpy().astype(np.float32))
+        shape = (index.size, len(self._slot_patterns))
+        if not rows:
+            return sparse.csc_matrix(shape, dtype=np.float32)
+        return sparse.csc_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=shape, dtype=np.float32
+        )
+
+    def bm25(self, counts: sparse.csc_matrix, index: PaperIndex) -> sparse.csc_matrix:
+        """BM25 weight of every (paper, slot) hit, times the slot's field weight."""
+        weights = counts.copy().tocoo()
+        if weights.nnz == 0:
+            return counts
+        slot_fields = [slot.field for slot, _ in sorted(self._slot_ids.items(), key=lambda item: item[1])]
+        field_of_col = np.asarray([TEXT_FIELDS.index(name) for name in slot_fields])
+        lengths = np.stack([index.lengths[name] for name in TEXT_FIELDS])  # fields x papers
+        average = np.maximum(lengths.mean(axis=1), 1.0)
+        frequency = np.diff(counts.indptr).astype(np.float32)  # papers that hit each slot
+        idf = np.log1p((index.size - frequency + 0.5) / (frequency + 0.5))
+        field_weight = np.asarray([FIELD_WEIGHTS[name] for name in slot_fields], dtype=np.float32)
+        fields = field_of_col[weights.col]
+        norm = 1.0 - BM25_B + BM25_B * lengths[fields, weights.row] / average[fields]
+        tf = weights.data
+        weights.data = (idf[weights.col] * tf * (BM25_K1 + 1) / (tf + BM25_K1 * norm) * field_weight[weights.col]).astype(
+            np.float32
+        )
+        return weights.tocsc()
+
+    def rank(
+        self,
+        index: PaperIndex,
+        embeddings: np.ndarray | None = None,
+        profiles: dict[str, SemanticProfile] | None = None,
+    ) -> tuple[dict[str, list[RankedMatch]], dict[str, str]]:
+        """Rank every radar; return its kept matches and how it was scored ("lexical+semantic"...)."""
+        counts = self.term_counts(index)
+        weights = self.bm25(counts, index)
+        # One sparse product gives every radar's BM25 sum: papers x radars.
+        membership = sparse.csr_matrix(
+            (
+                np.ones(sum(len(c.slots) for c in self.compiled), dtype=np.float32),
+                (
+                    np.concatenate([np.asarray(c.slots, dtype=np.int64) for c in self.compiled] or [np.zeros(0, np.int64)]),
+                    np.repeat(np.arange(len(self.compiled)), [len(c.slots) for c in self.compiled]),
+                ),
+            ),
+            shape=(counts.shape[1], len(self.compiled)),
+        )
+        lexical_all = np.asarray((weights @ membership).todense(), dtype=np.float32) if self.compiled else None
+        with_profile = [c for c in self.compiled if embeddings is not None and profiles and c.radar.id in profiles]
+        semantic_all = _semantic_matrix(embeddings, [profiles[c.radar.id] for c in with_profile]) if with_profile else None
+        semantic_column = {c.radar.id: column for column, c in enumerate(with_profile)}
+
+        context = _RankContext(index, counts.tocsr(), embeddings, np.argsort(np.argsort(np.asarray(index.paper_ids))))
+        results: dict[str, list[RankedMatch]] = {}
+        modes: dict[str, str] = {}
+        for position, compiled in enumerate(self.compiled):
+            radar = compiled.radar
+            column = semantic_column.get(radar.id)
+            semantic = None if column is None or semantic_all is None else semantic_all[:, column]
+            profile = profiles[radar.id] if column is not None and profiles else None
+            matched = _evaluate(compiled.tree, compiled, counts, index.size)
+            results[radar.id] = self._rank_one(compiled, context, matched, lexical_all[:, position], semantic, profile)
+            modes[radar.id] = "lexical+semantic" if semantic is not None else "lexical"
+        return results, modes
+
+    def _rank_one(
+        self,
+        compiled: _CompiledRadar,
+        context: "_RankContext",
+        matched: np.ndarray,
+        lexical_raw: np.ndarray,
+        semantic: np.ndarray | None,
+        profile: SemanticProfile | None,
+    ) -> list[RankedMatch]:
+        radar = compiled.radar
+        index = context.index
+        allowed = np.ones(index.size, dtype=bool)
+        if radar.categories:
+            allowed &= index.with_values("categories", radar.categories)
+        if radar.sources:
+            allowed &= index.with_values("source_ids", radar.sources)
+        if radar.authors:
+            allowed &= index.with_authors(radar.authors)
+
+        matched = matched & allowed
+        lexical = lexical_raw / (lexical_raw + LEXICAL_HALF)
+        if semantic is not None:
+            keep = matched | (allowed & (semantic >= radar.min_similarity))
+            score = (1 - SEMANTIC_SHARE) * np.where(matched, lexical, 0.0) + SEMANTIC_SHARE * np.clip(semantic, 0.0, 1.0)
+        else:
+            keep = matched
+            score = lexical
+        keep &= score >= radar.min_score
+        candidates = np.flatnonzero(keep)
+        if candidates.size == 0:
+            return []
+        # Highest score first; ties by paper id so a re-run ranks identically.
+        rounded = np.round(score[candidates], 6)
+        order = candidates[np.lexsort((context.id_rank[candidates], -rounded))]
+        chosen = order[: radar.max_papers].tolist()
+        reasons = self._reasons(compiled, chosen, context, matched, profile)
+        return [
+            RankedMatch(
+                radar_id=radar.id,
+                paper_id=index.paper_ids[row],
+                score=round(float(score[row]), 4),
+                rank=rank,
+                reasons=reasons[position],
+                lexical=round(float(lexical_raw[row]), 4),
+                semantic=None if semantic is None else round(float(semantic[row]), 4),
+            )
+            for position, (rank, row) in enumerate(enumerate(chosen, start=1))
+        ]
+
+    def _reasons(self, compiled, rows, context, matched, profile) -> list[list[str]]:
+        if self._slot_fields is None:
+            self._slot_fields = {slot_id: slot.field for slot, slot_id in self._slot_ids.items()}
+        counts = context.counts_by_paper
+        wanted = set(compiled.slots)
+        near = None
+        if profile is not None and context.embeddings is not None:
+            near = _nearest(context.embeddings[rows], profile)
+        out = []
+        for position, row in enumerate(rows):
+            reasons: list[str] = []
+            if matched[row]:
+                start, end = counts.indptr[row], counts.indptr[row + 1]
+                for slot_id, count in zip(counts.indices[start:end].tolist(), counts.data[start:end].tolist(), strict=True):
+                    if slot_id in wanted:
+                        suffix = f" ({int(count)}x)" if count > 1 else ""
+                        label = FIELD_LABELS[self._slot_fields[slot_id]]
+                        reasons.append(f'{label}: "{compiled.slot_terms[slot_id]}"{suffix}')
+                reasons = sorted(set(reasons))
+            else:
+                reasons.append("no query term; close to the radar's seeds")
+            if near is not None:
+                reasons.extend(_semantic_reasons(near[position], profile))
+            out.append(reasons)
+        return out
+
+
+@dataclass(slots=True)
+class _RankContext:
+    index: PaperIndex
+    counts_by_paper: sparse.csr_matrix
+    embeddings: np.ndarray | None
+    id_rank: np.ndarray  # position of each paper id in sorted order, for stable ties
+
+
+def _semantic_matrix(embeddings: np.ndarray, profiles: list[SemanticProfile], chunk: int = 65536) -> np.ndarray:
+    """Semantic score of every paper for every profile (papers x profiles), in a few large products.
+
+    Each profile scores closeness to its nearest positive, lowered by how much closer its
+    nearest negative is (see _semantic_scores).
+    """
+    positives = np.vstack([p.positives for p in profiles]).astype(np.float32)
+    starts = np.cumsum([0] + [p.positives.shape[0] for p in profiles[:-1]])
+    with_negatives = [column for column, p in enumerate(profiles) if p.negatives.shape[0]]
+    negatives = (
+        np.vstack([profiles[c].negatives for c in with_negatives]).astype(np.float32) if with_negatives else None
+    )
+    negative_starts = np.cumsum([0] + [profiles[c].negatives.shape[0] for c in with_negatives[:-1]])
+    result = np.empty((embeddings.shape[0], len(profiles)), dtype=np.float32)
+    for begin in range(0, embeddings.shape[0], chunk):
+        block = embeddings[begin : begin + chunk]
+        positive = np.maximum.reduceat(block @ positives.T, starts, axis=1)
+        if negatives is not None:
+            negative = np.maximum.reduceat(block @ negatives.T, negative_starts, axis=1)
+            penalty = np.maximum(negative - positive[:, with_negatives], 0.0)
+            positive[:, with_negatives] -= penalty
+        result[begin : begin + chunk] = positive
+    return result
+
+
+def _evaluate(node: Node, compiled: _CompiledRadar, counts: sparse.csc_matrix, size: int) -> np.ndarray:
+    if node.kind == "term":
+        mask = np.zeros(size, dtype=bool)
+        for column in compiled.node_slots[id(node)]:
+            start, end = counts.indptr[column], counts.indptr[column + 1]
+            mask[counts.indices[start:end]] = True
+        return mask
+    if node.kind == "not":
+        return ~_evaluate(node.children[0], compiled, counts, size)
+    masks = [_evaluate(child, compiled, counts, size) for child in node.children]
+    combine = np.logical_and if node.kind == "and" else np.logical_or
+    return combine.reduce(masks)
+
+
+def _semantic_scores(embeddings: np.ndarray, profile: SemanticProfile) -> np.ndarray:
+    """Closeness to the nearest positive, lowered by how much closer a negative is."""
+    positive = (embeddings @ profile.positives.T).max(axis=1)
+    if profile.negatives.shape[0] == 0:
+        return positive
+    negative = (embeddings @ profile.negatives.T).max(axis=1)
+    return positive - np.maximum(negative - positive, 0.0)
+
+
+def _nearest(rows: np.ndarray, profile: SemanticProfile) -> list[tuple[str, float, str | None, float]]:
+    similarity = rows @ profile.positives.T
+    best = similarity.argmax(axis=1)
+    result = []
+    negative_similarity = rows @ profile.negatives.T if profile.negatives.shape[0] else None
+    for position, column in enumerate(best):
+        negative_label, negative_value = None, -1.0
+        if negative_similarity is not None:
+            worst = int(negative_similarity[position].argmax())
+            negative_label, negative_value = profile.negative_labels[worst], float(negative_similarity[position, worst])
+        result.append((profile.positive_labels[column], float(similarity[position, column]), negative_label, negative_value))
+    return result
+
+
+def _semantic_reasons(near: tuple[str, float, str | None, float], profile: SemanticProfile) -> list[str]:
+    label, value, negative_label, negative_value = near
+    if label == "description":
+        reasons = [f"close to the radar description (similarity {value:.2f})"]
+    else:
+        title = profile.titles.get(label, "")
+        named = f'{label} "{_shorten(title)}"' if title else label
+        reasons = [f"nearest seed: {named} (similarity {value:.2f})"]
+    if negative_label is not None and negative_value > value:
+        reasons.append(f"closer to negative example {negative_label} (similarity {negative_value:.2f})")
+    return reasons
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
