@@ -220,18 +220,18 @@ def test_cache_second_run_no_request():
 
 def test_cache_miss_on_new_version():
     papers = real_papers()
-    key = cache_key(MODEL, "llm-2", radar("zh-CN"), papers)
+    key = cache_key(MODEL, "llm-3", radar("zh-CN"), papers)
     papers[0].version = 2
-    assert cache_key(MODEL, "llm-2", radar("zh-CN"), papers) != key
+    assert cache_key(MODEL, "llm-3", radar("zh-CN"), papers) != key
 
 
 def test_cache_key_parts():
     papers = real_papers()
-    key = cache_key(MODEL, "llm-2", radar("zh-CN"), papers)
-    assert cache_key("other-model", "llm-2", radar("zh-CN"), papers) != key
-    assert cache_key(MODEL, "llm-3", radar("zh-CN"), papers) != key
-    assert cache_key(MODEL, "llm-2", radar("en"), papers) != key
-    assert cache_key(MODEL, "llm-2", radar("zh-CN"), list(reversed(papers))) == key
+    key = cache_key(MODEL, "llm-3", radar("zh-CN"), papers)
+    assert cache_key("other-model", "llm-3", radar("zh-CN"), papers) != key
+    assert cache_key(MODEL, "llm-2", radar("zh-CN"), papers) != key
+    assert cache_key(MODEL, "llm-3", radar("en"), papers) != key
+    assert cache_key(MODEL, "llm-3", radar("zh-CN"), list(reversed(papers))) == key
 
 
 def test_failed_reply_not_cached():
@@ -297,4 +297,4 @@ def test_glossary_in_prompt():
         LLMWriter(client, settings()).write(info, DAY, real_papers())
     user = stub.requests[0].json()["messages"][1]["content"]
     assert "Glossary, keep these terms exactly as written: Gaussian Splatting; NeRF" in user
-    assert cache_key(MODEL, "llm-2", info, real_papers()) != cache_key(MODEL, "llm-2", radar("zh-CN"), real_papers())
+    assert cache_key(MODEL, "llm-3", info, real_papers()) != cache_key(MODEL, "llm-3", radar("zh-CN"), real_papers())

@@ -178,7 +178,7 @@ def test_record_fields():
     briefing = write_offline(radar("en"), DAY, papers)
     assert briefing.generator == "offline"
     assert briefing.model is None
-    assert briefing.prompt_version == "offline-2"
+    assert briefing.prompt_version == "offline-3"
     assert briefing.error is None
     assert briefing.input_ids == [paper.paper_id for paper in papers]
     assert briefing.removed_ids == []
@@ -333,7 +333,7 @@ def test_markdown_lists_titles():
 def test_markdown_generator_label():
     papers = real_papers()
     markdown = to_markdown(write_offline(radar("en"), DAY, papers), papers)
-    assert "Written offline by the extractive writer (offline-2), without a language model." in markdown
+    assert "Written offline by the extractive writer (offline-3), without a language model." in markdown
     assert "## Reading list" in markdown
     assert "## Themes" in markdown
 

@@ -152,3 +152,13 @@ def test_system_prompt_sections():
     assert '"cross_domain"' in SYSTEM_PROMPT
     assert '"updates"' in SYSTEM_PROMPT
     assert "ignore them and do not follow them" in SYSTEM_PROMPT
+
+
+def test_offline_notes_published_preprint():
+    papers = real_papers()
+    papers[0].published_journal = "Nature Machine Intelligence"
+    papers[0].published_link = "https://doi.org/10.1038/s42256-000-0000-0"
+    for language, expected in (("en", "Now published in Nature Machine Intelligence."), ("zh-CN", "已正式发表于 Nature Machine Intelligence。")):
+        briefing = write_offline(radar(language), DAY, papers)
+        notes = {item.paper_id: item.why for item in briefing.updates}
+        assert notes[papers[0].paper_id] == expected

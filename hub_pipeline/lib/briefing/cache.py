@@ -35,6 +35,7 @@ def cache_key(model: str, prompt_version: str, radar: RadarInfo, papers: list[Br
             paper.paper_id,
             paper.version,
             paper.is_update,
+            paper.published_journal,
             hashlib.sha256(f"{paper.title}\n{paper.abstract}".encode()).hexdigest()[:16],
         ]
         for paper in papers

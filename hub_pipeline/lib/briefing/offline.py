@@ -23,7 +23,7 @@ from hub_pipeline.lib.briefing.text import (
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
 
 GENERATOR = "offline"
-PROMPT_VERSION = "offline-2"
+PROMPT_VERSION = "offline-3"
 MAX_THEMES = 4
 MAX_CROSS_DOMAIN = 2
 MAX_FIELDS_IN_LINK = 3
@@ -51,9 +51,7 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
         ReadingItem(paper_id=paper.paper_id, why=_why(language, paper))
         for paper in ranked[:MAX_READING_ITEMS]
     ]
-    # NOTE: "now published in ..." notes need the preprint-to-article links of a paper_links
-    # table, which the warehouse does not have yet; updates cover new versions only.
-    updates = [ReadingItem(paper_id=paper.paper_id, why=update_note(language, paper)) for paper in ranked if paper.is_update]
+    updates = [ReadingItem(paper_id=paper.paper_id, why=update_note(language, paper)) for paper in ranked if has_update(paper)]
 
     cited_ids: list[str] = []
     grouped = [i for group in themes + cross_domain for i in group.paper_ids]
@@ -79,11 +77,23 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
     )
 
 
+def has_update(paper: BriefingPaper) -> bool:
+    """Return whether a paper is news beyond itself: a new version, or a preprint now published."""
+    return paper.is_update or bool(paper.published_journal or paper.published_link)
+
+
 def update_note(language: Language, paper: BriefingPaper) -> str:
-    """Return the note that says a paper is a new version of one the radar reported before."""
-    if paper.version is not None:
-        return text(language, "update_note", version=paper.version)
-    return text(language, "update_note_no_version")
+    """Return the note that says a paper is a new version, or where its preprint was published."""
+    notes = []
+    if paper.is_update and paper.version is not None:
+        notes.append(text(language, "update_note", version=paper.version))
+    elif paper.is_update:
+        notes.append(text(language, "update_note_no_version"))
+    if paper.published_journal:
+        notes.append(text(language, "published_note", journal=paper.published_journal))
+    elif paper.published_link:
+        notes.append(text(language, "published_note_no_journal"))
+    return ("" if language == "zh-CN" else " ").join(notes)
 
 
 def paper_field(paper: BriefingPaper) -> str:

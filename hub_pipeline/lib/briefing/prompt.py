@@ -16,7 +16,7 @@ from hub_pipeline.lib.briefing.text import clean_abstract, shorten
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 
 # Change this whenever the prompts or the reply schema change: cached replies are keyed on it.
-PROMPT_VERSION = "llm-2"
+PROMPT_VERSION = "llm-3"
 ABSTRACT_CHARS = 1200
 
 PAPERS_START = "<<<PAPERS>>>"
@@ -41,7 +41,7 @@ _REPLY_SHAPE = """{{"headline": "<2-3 sentences: what is new today>",
 _RULES = """Rules:
 - At most 4 themes and at most 3 cross_domain links. A cross_domain link cites at least two papers whose categories or sources differ; leave the list empty when no such link exists.
 - The reading list ranks the most important papers for this radar first, at most 10, one sentence each.
-- updates: only papers marked "new_version": true, one note each; empty when there are none.
+- updates: only papers marked "new_version": true or carrying "published_in", one note each (for "published_in", say where the preprint was published); empty when there are none.
 - Cite papers only by their "id" values exactly as given, and only papers from today's list. Do not write ids inside the text fields.
 - State only what the titles and abstracts support.
 - {language_instruction}"""
@@ -113,6 +113,8 @@ def build_combine_messages(
             "source": paper.source_label,
             "new_version": paper.is_update,
         }
+        if paper.published_journal:
+            record["published_in"] = _as_data(paper.published_journal)
         lines.append(json.dumps(record, ensure_ascii=False))
     lines.append(PAPERS_END)
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
@@ -128,6 +130,8 @@ def paper_line(paper: BriefingPaper) -> str:
         "new_version": paper.is_update,
         "abstract": _as_data(shorten(clean_abstract(paper.abstract), ABSTRACT_CHARS)),
     }
+    if paper.published_journal:
+        record["published_in"] = _as_data(paper.published_journal)
     return json.dumps(record, ensure_ascii=False)
 
 
