@@ -12,14 +12,23 @@ from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
 
-# Days without a mailing although they are weekdays. NOTE: only the holidays arXiv announced
-# for 2025 and 2026 are listed; extend this set each year from arXiv's published schedule.
+# Weekdays that carry no mailing, dated as the feeds date mailings. NOTE: approximate. The
+# list was written from memory of arXiv's announced schedules (New Year, US Thanksgiving,
+# Christmas) and could not be checked against arXiv's published schedule from this machine;
+# compare it with https://info.arxiv.org/help/availability.html each year and correct it. A day
+# missing here is still caught: an empty arXiv feed is recorded as no_announcement.
 ARXIV_HOLIDAYS: frozenset[date] = frozenset(
     {
+        date(2024, 1, 1),
+        date(2024, 11, 28),
+        date(2024, 12, 25),
+        date(2024, 12, 26),
         date(2025, 1, 1),
+        date(2025, 11, 27),
         date(2025, 12, 25),
         date(2025, 12, 26),
         date(2026, 1, 1),
+        date(2026, 11, 26),
         date(2026, 12, 25),
     }
 )

@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
 from hub_pipeline.defs.warehouse import warehouse
+from hub_pipeline.defs.ingest.checks import DAY_CHECK_SPECS, day_check_results
 from hub_pipeline.lib import ingest
 from hub_pipeline.lib.fetching import FetchSettings
 
@@ -58,6 +59,7 @@ def raw_payloads(context: AssetExecutionContext, duckdb: DuckDBResource, hub: Hu
     pool=WRITER_POOL,
     group_name="ingest",
     kinds={"python", "duckdb"},
+    check_specs=DAY_CHECK_SPECS,
 )
 def entries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
     """Parse the day's stored payloads into raw.entries and settle each source's fetch_log row.
@@ -70,6 +72,7 @@ def entries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSett
 
     with warehouse(duckdb) as conn:
         rows = ingest.parse_day(conn, sources, day, hub.raw_dir(), log=context.log)
+        states, check_results = day_check_results(conn, day, sources, hub.raw_dir())
 
     counts = ingest.count_by(rows, "outcome")
     items = sum(row["items"] or 0 for row in rows)
@@ -83,5 +86,8 @@ def entries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSett
                 counts.get(outcome, 0) for outcome in ("no_announcement", "unchanged", "stale", "skipped")
             ),
             "preview": MetadataValue.md(ingest.fetch_log_markdown(rows)),
-        }
+            "day_state": MetadataValue.json(states),
+            "sources_unaccounted": sum(1 for source in sources if source.id not in states),
+        },
+        check_results=check_results,
     )
