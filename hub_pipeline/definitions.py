@@ -5,12 +5,13 @@ from dagster import Definitions
 from hub_pipeline.defs.briefings.assets import briefings
 from hub_pipeline.defs.ingest.assets import entries, raw_payloads
 from hub_pipeline.defs.jobs import choose_executor, daily_job, daily_schedule
+from hub_pipeline.defs.publish.assets import published_warehouse
 from hub_pipeline.defs.radars.assets import radar_matches
 from hub_pipeline.defs.resources import default_resources
 from hub_pipeline.defs.site.assets import site
 from hub_pipeline.defs.sql.assets import build_sql_assets
 
-ALL_ASSETS = [raw_payloads, entries, *build_sql_assets(), radar_matches, briefings, site]
+ALL_ASSETS = [raw_payloads, entries, *build_sql_assets(), radar_matches, briefings, site, published_warehouse]
 
 defs = Definitions(
     assets=ALL_ASSETS,

@@ -23,6 +23,7 @@ from hub_pipeline.lib.calendar import latest_announcement_day, no_announcement_r
 from hub_pipeline.lib.config import SourceConfig
 from hub_pipeline.lib.fetching import FetchSettings, fetch
 from hub_pipeline.lib.models import Entry
+from hub_pipeline.lib.pause import pause_point
 from hub_pipeline.lib.parsing import FeedParseError, parse_payload
 from hub_pipeline.lib.rawstore import read_payload, store_payload
 
@@ -200,6 +201,7 @@ def fetch_sources(
         conn.register("attempt_rows", frame.to_arrow())
         conn.execute(f"INSERT INTO raw.fetch_attempts ({', '.join(ATTEMPT_SCHEMA)}) SELECT * FROM attempt_rows")
         conn.unregister("attempt_rows")
+        pause_point("fetch")  # crash-safety tests kill the run here, after the first source
         if attempt["outcome"] == "source_error":
             log.warning(f"{day} {source.id}: source error: {attempt['reason']}")
         else:
