@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,8 @@ def _fetch_one(
         )
     else:
         previous = _latest_payload_attempt(conn, source.id) if live else None
+        if source.max_bytes:
+            settings = replace(settings, max_bytes=source.max_bytes)
         result = fetch(
             source.url,
             settings,

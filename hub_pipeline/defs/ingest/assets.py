@@ -31,6 +31,7 @@ def raw_payloads(context: AssetExecutionContext, duckdb: DuckDBResource, hub: Hu
         user_agent=config.fetch.user_agent,
         timeout_s=config.fetch.timeout_s,
         max_attempts=config.fetch.max_attempts,
+        max_bytes=config.fetch.max_bytes,
     )
     sources = [source for source in config.sources if source.enabled]
 
