@@ -102,6 +102,9 @@ def _print_summary(result) -> None:
         }
         rendered = ", ".join(f"{key}={value}" for key, value in counts.items())
         print(f"  {materialization.asset_key.to_user_string():32s} {rendered}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            print(f"  check {evaluation.check_name} failed: {evaluation.description}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,8 @@
 
 A run killed with SIGKILL (or by the kernel's OOM killer, or a power cut) records no end. Its
 step keeps the one slot of the "duckdb_writer" pool, and every later run would wait for that
-slot forever. Runs started by hub_pipeline.cli carry their process id as a tag; before a new
-run starts, runs whose process is gone are marked failed and their slots freed.
+slot forever. Runs started by hub_pipeline.cli carry their process id as a tag. Before a new
+run starts, the runs whose process is gone are marked failed and their slots freed.
 """
 
 

@@ -53,7 +53,7 @@ class SourceState:
 
     @property
     def needs_note(self) -> bool:
-        """Whether the reader should be told about this source: anything but a clean load."""
+        """Whether the page should carry a note for this source: anything but a clean load."""
         return self.outcome != "loaded" or bool(self.reason)
 
 

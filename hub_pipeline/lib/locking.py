@@ -1,8 +1,8 @@
-"""Open the DuckDB warehouse for writing, waiting with backoff while another process holds it.
+"""Open the DuckDB warehouse for writing, waiting with backoff while another process has it locked.
 
-DuckDB lets one process write a database file. When a second process tries, DuckDB refuses
-with an IO error whose text names the holder ("Conflicting lock is held in <program> (PID n)").
-A run that meets such a lock waits with growing pauses, then fails with that holder named.
+DuckDB lets one process write a database file. When a second process tries to open it, DuckDB
+raises an IO error whose text names the lock holder ("Conflicting lock is held in <program>
+(PID n)"). A run that meets such a lock waits with growing pauses, then fails naming the holder.
 """
 
 from __future__ import annotations

@@ -21,8 +21,8 @@ from hub_pipeline.lib.publish import published_path, publish_snapshot, remove_le
 def published_warehouse(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
     """Copy the whole warehouse to data/published/warehouse.duckdb and swap it in atomically.
 
-    Analysts open this copy, read-only, at any time: a run never waits for them, and a reader
-    that holds the previous copy keeps it until it reconnects.
+    Analysts open this copy, read-only, at any time. A run never waits for them, and a reader
+    with the previous copy open keeps reading it until it reconnects.
     """
     target = published_path(hub.data_path())
     removed = remove_leftovers(target.parent) if target.parent.exists() else 0
