@@ -79,12 +79,15 @@ def test_no_announcement_worded_per_language(language, outcome, cause, expected)
 def test_every_outcome_has_both_languages(outcome):
     zh = describe_source_state("zh-CN", source="Nature", outcome=outcome, items=3, reason="HTTP 500", feed_day=date(2025, 3, 19))
     en = describe_source_state("en", source="Nature", outcome=outcome, items=3, reason="HTTP 500", feed_day=date(2025, 3, 19))
-    assert zh.startswith("Nature:") and en.startswith("Nature:")
+    assert zh.startswith("Nature:")
+    assert en.startswith("Nature:")
     assert zh != en
     if outcome in ("source_error", "parse_error", "loaded"):
-        assert "HTTP 500" in zh and "HTTP 500" in en
+        assert "HTTP 500" in zh
+        assert "HTTP 500" in en
     if outcome == "stale":
-        assert "2025-03-19" in zh and "2025-03-19" in en
+        assert "2025-03-19" in zh
+        assert "2025-03-19" in en
 
 
 def test_unknown_language_rejected():

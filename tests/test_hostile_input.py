@@ -114,7 +114,8 @@ def test_oversize_payload_refused_by_source_limit(hostile_day):
 def test_truncated_payload_is_a_parse_error(hostile_day):
     outcome, items, reason, _ = hostile_day[2]["truncated"]
     assert (outcome, items) == ("parse_error", 0)
-    assert "'truncated'" in reason and "truncated" in reason and DAY in reason
+    assert "source 'truncated': payload is truncated" in reason
+    assert DAY in reason
 
 
 @pytest.mark.parametrize(
