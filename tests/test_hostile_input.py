@@ -6,6 +6,7 @@ import duckdb
 import pytest
 import yaml
 
+from hub_pipeline.lib.config import ConfigError, load_sources
 from hub_pipeline.lib.xml_safety import xml_hazard
 from tests.conftest import run_day
 from tests.http_fixtures import Reply, serve
@@ -184,3 +185,9 @@ def test_hostile_and_truncated_refetch_keep_the_good_day(tmp_path, fixtures):
     assert (outcome, items, papers) == ("loaded", 75, 75)
     assert "a later attempt ended in source_error" in reason
     assert attempts == ["fetched", "fetched", "source_error"]
+
+
+def test_size_limit_must_be_positive(tmp_path):
+    config = _write_config(tmp_path / "sources.yaml", [{"id": "x", "kind": "rss", "url": "https://example.org/x", "max_bytes": 0}])
+    with pytest.raises(ConfigError, match="max_bytes"):
+        load_sources(config)

@@ -58,7 +58,7 @@ class FetchConfig(BaseModel):
     contact_email: str = Field(min_length=3)
     timeout_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=10)
-    max_bytes: int = Field(default=50_000_000, gt=0)  # larger payloads are refused as a source error
+    max_bytes: int = Field(default=50_000_000, gt=0)  # larger payloads are rejected as a source error
 
     @property
     def user_agent(self) -> str:

@@ -23,8 +23,8 @@ from hub_pipeline.lib.calendar import latest_announcement_day, no_announcement_r
 from hub_pipeline.lib.config import SourceConfig
 from hub_pipeline.lib.fetching import FetchSettings, fetch
 from hub_pipeline.lib.models import Entry
-from hub_pipeline.lib.pause import pause_point
 from hub_pipeline.lib.parsing import FeedParseError, parse_payload
+from hub_pipeline.lib.pause import pause_point
 from hub_pipeline.lib.rawstore import read_payload, store_payload
 
 Row = dict[str, Any]

@@ -6,10 +6,10 @@ from datetime import date
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
+from hub_pipeline.defs.ingest.checks import DAY_CHECK_SPECS, day_check_results
 from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
 from hub_pipeline.defs.warehouse import warehouse
-from hub_pipeline.defs.ingest.checks import DAY_CHECK_SPECS, day_check_results
 from hub_pipeline.lib import ingest
 from hub_pipeline.lib.fetching import FetchSettings
 
