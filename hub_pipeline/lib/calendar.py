@@ -13,10 +13,9 @@ from zoneinfo import ZoneInfo
 EASTERN = ZoneInfo("America/New_York")
 
 # Weekdays that carry no mailing, dated as the feeds date mailings. NOTE: approximate. The
-# list was written from memory of arXiv's announced schedules (New Year, US Thanksgiving,
-# Christmas) and could not be checked against arXiv's published schedule from this machine;
-# compare it with https://info.arxiv.org/help/availability.html each year and correct it. A day
-# missing here is still caught: an empty arXiv feed is recorded as no_announcement.
+# dates follow arXiv's usual closures (New Year, US Thanksgiving, Christmas) and were not
+# checked against arXiv's published schedule, so compare them with it each year. A missing
+# holiday is still recorded correctly, because an empty arXiv feed becomes no_announcement.
 ARXIV_HOLIDAYS: frozenset[date] = frozenset(
     {
         date(2024, 1, 1),
