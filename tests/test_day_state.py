@@ -134,6 +134,22 @@ def test_holiday_state_said_on_page(tmp_path, fixtures):
     assert _checks(result)["arxiv_weekday_has_papers"].passed
 
 
+def test_listed_holiday_with_a_mailing_is_loaded(tmp_path):
+    # The holiday list is approximate, so a listed day whose feed carries that day's mailing loads.
+    feed = tmp_path / "cs.CL.xml"
+    feed.write_text(_arxiv_feed("Thu, 25 Dec 2025 00:00:00 -0500", CROSS_ITEM), encoding="utf-8")
+    sources_file = write_sources(
+        tmp_path / "sources.yaml",
+        [{"id": "arxiv-cs-cl", "kind": "arxiv_rss", "category": "cs.CL", "url": feed.as_uri()}],
+    )
+    result = run_day(tmp_path / "data", "2025-12-25", sources_file)
+
+    assert result.success
+    with duckdb.connect(str(tmp_path / "data" / "warehouse.duckdb"), read_only=True) as conn:
+        outcome, items = conn.execute("SELECT outcome, items FROM fetch_log").fetchone()
+    assert (outcome, items) == ("loaded", 1)
+
+
 def test_weekday_without_new_arxiv_paper_fails_its_check(tmp_path):
     # A Friday whose feed carries one cross-list and no new paper, with no reason recorded.
     feed = tmp_path / "cs.CL.xml"

@@ -14,8 +14,9 @@ EASTERN = ZoneInfo("America/New_York")
 
 # Weekdays that carry no mailing, dated as the feeds date mailings. NOTE: approximate. The
 # dates follow arXiv's usual closures (New Year, US Thanksgiving, Christmas) and were not
-# checked against arXiv's published schedule, so compare them with it each year. A missing
-# holiday is still recorded correctly, because an empty arXiv feed becomes no_announcement.
+# checked against arXiv's published schedule, so compare them with it each year. Ingest still
+# fetches listed days and loads a feed that carries that day's mailing, and an unlisted
+# holiday's empty feed becomes no_announcement, so an error here hides no papers.
 ARXIV_HOLIDAYS: frozenset[date] = frozenset(
     {
         date(2024, 1, 1),

@@ -138,7 +138,9 @@ def _fetch_one(
     attempt.update(attempt_id=uuid.uuid4().hex, day=day, source_id=source.id, source_kind=source.kind, url=source.url)
 
     live = source.url.startswith(("http://", "https://"))
-    reason = no_announcement_reason(day) if source.kind == "arxiv_rss" else None
+    # Weekends are certain and not fetched. A listed holiday is still fetched, because the list
+    # is approximate: the feed decides, and a stale or empty feed is then no_announcement.
+    reason = no_announcement_reason(day) if source.kind == "arxiv_rss" and day.weekday() >= 5 else None
     if reason:
         attempt.update(outcome="no_announcement", reason=reason)
     elif live and source.kind in _RSS_KINDS and not rss_can_answer(day, now):
@@ -337,6 +339,9 @@ def _classify(source: SourceConfig, day: date, feed_day: date | None, items: int
     """Decide the outcome of a payload that parsed, from the day it states and its item count."""
     warning = "; ".join(warnings[:3]) or None
     if source.kind == "arxiv_rss" and feed_day is not None and feed_day != day:
+        holiday = no_announcement_reason(day)
+        if feed_day < day and holiday:
+            return {"outcome": "no_announcement", "reason": f"{holiday}; the feed still shows the mailing of {feed_day}"}
         if feed_day < day:
             return {"outcome": "stale", "reason": f"the feed still shows the mailing of {feed_day}, not {day}"}
         return {
