@@ -73,10 +73,14 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     from dagster import DagsterInstance
 
     from hub_pipeline.definitions import defs
+    from hub_pipeline.defs.recovery import cli_run_tags, recover_orphaned_runs
 
     job = defs.resolve_job_def("daily_job")
     with DagsterInstance.get() as instance:
-        result = job.execute_in_process(partition_key=day.isoformat(), instance=instance, raise_on_error=False)
+        recover_orphaned_runs(instance)
+        result = job.execute_in_process(
+            partition_key=day.isoformat(), instance=instance, raise_on_error=False, tags=cli_run_tags(os.getpid())
+        )
 
     _print_summary(result)
     if not result.success:
@@ -120,6 +124,9 @@ def _print_summary(result) -> None:
         }
         rendered = ", ".join(f"{key}={value}" for key, value in counts.items())
         print(f"  {materialization.asset_key.to_user_string():32s} {rendered}")
+    for evaluation in result.get_asset_check_evaluations():
+        if not evaluation.passed:
+            print(f"  check {evaluation.check_name} failed: {evaluation.description}")
 
 
 def main(argv: list[str] | None = None) -> int:

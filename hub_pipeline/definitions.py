@@ -9,6 +9,7 @@ from hub_pipeline.defs.jobs import choose_executor, daily_job, daily_schedule
 from hub_pipeline.defs.radars.assets import radar_matches
 from hub_pipeline.defs.resources import default_resources
 from hub_pipeline.defs.publish.assets import briefing_feeds, deliveries
+from hub_pipeline.defs.publish.snapshot import published_warehouse
 from hub_pipeline.defs.site.assets import site
 from hub_pipeline.defs.sql.assets import build_sql_assets
 
@@ -22,6 +23,7 @@ ALL_ASSETS = [
     site,
     briefing_feeds,
     deliveries,
+    published_warehouse,
 ]
 
 defs = Definitions(

@@ -446,9 +446,10 @@ def test_external_entities_not_resolved(tmp_path, recording_server):
         "<item><title>A &file; B &web; C</title><link>http://x.org/1</link>"
         "<description>&file;&web;</description></item></channel></rss>"
     ).encode()
-    feed = parse_payload("rss", "xxe", body)
-    text = " ".join(f"{e.title} {e.abstract} {e.raw_title} {e.raw_summary}" for e in feed.entries)
-    assert "LEAKED" not in text
+    with pytest.raises(FeedParseError) as error:
+        parse_payload("rss", "xxe", body)
+    assert "declares XML entities" in str(error.value)
+    assert "LEAKED" not in str(error.value)
     assert requests == []
 
 

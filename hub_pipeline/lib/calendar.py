@@ -12,14 +12,23 @@ from zoneinfo import ZoneInfo
 
 EASTERN = ZoneInfo("America/New_York")
 
-# Days without a mailing although they are weekdays. NOTE: only the holidays arXiv announced
-# for 2025 and 2026 are listed; extend this set each year from arXiv's published schedule.
+# Weekdays that carry no mailing, dated as the feeds date mailings. NOTE: approximate. The
+# dates follow arXiv's usual closures (New Year, US Thanksgiving, Christmas) and were not
+# checked against arXiv's published schedule, so compare them with it each year. Ingest still
+# fetches listed days and loads a feed that carries that day's mailing, and an unlisted
+# holiday's empty feed becomes no_announcement, so an error here hides no papers.
 ARXIV_HOLIDAYS: frozenset[date] = frozenset(
     {
+        date(2024, 1, 1),
+        date(2024, 11, 28),
+        date(2024, 12, 25),
+        date(2024, 12, 26),
         date(2025, 1, 1),
+        date(2025, 11, 27),
         date(2025, 12, 25),
         date(2025, 12, 26),
         date(2026, 1, 1),
+        date(2026, 11, 26),
         date(2026, 12, 25),
     }
 )

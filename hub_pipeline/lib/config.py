@@ -35,6 +35,7 @@ class SourceConfig(BaseModel):
     name: str = ""  # badge text on the site; defaults from kind and category
     category: str | None = None  # arXiv category or journal subject the feed covers
     enabled: bool = True
+    max_bytes: int | None = Field(default=None, gt=0)  # overrides fetch.max_bytes for this source
 
     @field_validator("url")
     @classmethod
@@ -58,6 +59,7 @@ class FetchConfig(BaseModel):
     contact_email: str = Field(min_length=3)
     timeout_s: float = Field(default=30.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=10)
+    max_bytes: int = Field(default=50_000_000, gt=0)  # larger payloads are rejected as a source error
 
     @property
     def user_agent(self) -> str:

@@ -24,6 +24,8 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_result, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
+from hub_pipeline.lib.xml_safety import xml_hazard
+
 logger = logging.getLogger(__name__)
 
 # Statuses that usually clear up on their own: rate limits, overloaded or restarting servers.
@@ -173,6 +175,9 @@ def sniff_not_a_feed(body: bytes, content_type: str | None) -> str | None:
         quoted = " ".join(text.split())[:_TEXT_QUOTE_CHARS]
         return f"the body is plain text, not a feed: {quoted!r}"
 
+    hazard = xml_hazard(body)
+    if hazard:
+        return hazard
     is_html_doctype, root = _find_root(text)
     local_root = root.split(":")[-1] if root else None
     if is_html_doctype or local_root == "html":

@@ -63,6 +63,9 @@ _WHITESPACE = re.compile(r"\s+")
 _INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u200b\u2060\ufeff]")
 
 _MAX_UNESCAPE_ROUNDS = 5
+# A CDATA section that a feed escaped ("&lt;![CDATA[...]]&gt;") reads as literal markers once
+# decoded; the markers go and the text stays.
+_CDATA_MARKERS = re.compile(r"<!\[CDATA\[(.*?)\]\]>", re.DOTALL)
 
 
 def _unescape_entities(text: str) -> str:
@@ -106,6 +109,7 @@ def clean_text(s: str | None) -> str:
     if not s:
         return ""
     text = _unescape_entities(s)
+    text = _CDATA_MARKERS.sub(lambda match: match.group(1), text)
     text = _strip_tags(text)
     text = _WHITESPACE.sub(" ", text)
     text = _INVISIBLE.sub("", text)

@@ -31,6 +31,7 @@ from hub_pipeline.lib.normalize import (
     strip_arxiv_prefix,
     title_key,
 )
+from hub_pipeline.lib.xml_safety import xml_hazard
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,10 @@ _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)\b",
     re.IGNORECASE | re.DOTALL,
 )
+
+
+# The first element of a document, after the XML declaration, comments and DOCTYPE.
+_ROOT_START = re.compile(rb"<([A-Za-z_][\w:.-]*)")
 
 
 class FeedParseError(ValueError):
@@ -103,6 +108,10 @@ def _read_feed(source_id: str, body: bytes) -> Any:
             "the stored payload is kept, check the source URL"
         )
 
+    hazard = xml_hazard(body)
+    if hazard:
+        raise FeedParseError(f"source {source_id!r}: {hazard}; the stored payload is kept for inspection")
+
     # A stream, never a str or bytes: feedparser fetches a str that looks like a URL and
     # opens a str or bytes that names an existing file. Its sanitizer is off because it
     # treats "<b$" in "$a<b$" as a tag and drops text, so clean_text strips the markup instead.
@@ -110,6 +119,11 @@ def _read_feed(source_id: str, body: bytes) -> Any:
     # declarations that reference other entities or external resources.
     feed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
 
+    if feed.bozo and _looks_truncated(body):
+        raise FeedParseError(
+            f"source {source_id!r}: payload is truncated: the XML is not well-formed and ends before its root element closes "
+            f"({_bozo_reason(feed)}); a partial payload is not loaded, so fetch the source again"
+        )
     if feed.bozo and not feed.entries:
         raise FeedParseError(
             f"source {source_id!r}: payload is not well-formed XML and no entries could be read "
@@ -122,6 +136,15 @@ def _read_feed(source_id: str, body: bytes) -> Any:
             "the stored payload is kept, check the source URL"
         )
     return feed
+
+
+def _looks_truncated(body: bytes) -> bool:
+    """Return whether the payload stops before its root element's closing tag: a cut-off body."""
+    root = _ROOT_START.search(body)
+    if root is None:
+        return False
+    closing = re.compile(rb"</\s*" + re.escape(root.group(1)) + rb"\s*>\s*(?:<!--.*?-->\s*)*$", re.DOTALL)
+    return closing.search(body[-4096:].rstrip()) is None
 
 
 def _bozo_reason(feed: Any) -> str:

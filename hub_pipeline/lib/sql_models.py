@@ -35,6 +35,8 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from hub_pipeline.lib.pause import pause_point
+
 PUBLIC_FOLDER = "marts"
 _HEADER = re.compile(r"\A\s*/\*(?P<header>.*?)\*/(?P<body>.*)\Z", re.DOTALL)
 
@@ -174,6 +176,7 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: 
             )
             conn.execute(f"INSERT INTO {model.table} BY NAME SELECT * FROM ({model.sql}) AS model", parameters)
         _comment(conn, model)
+        pause_point(f"sql:{model.table}")  # crash-safety tests kill the run here, mid-transaction
         conn.execute("COMMIT")
     except duckdb.Error as error:
         conn.execute("ROLLBACK")

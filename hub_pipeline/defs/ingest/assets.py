@@ -6,6 +6,7 @@ from datetime import date
 from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
+from hub_pipeline.defs.ingest.checks import DAY_CHECK_SPECS, day_check_results
 from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
 from hub_pipeline.defs.warehouse import warehouse
@@ -30,6 +31,7 @@ def raw_payloads(context: AssetExecutionContext, duckdb: DuckDBResource, hub: Hu
         user_agent=config.fetch.user_agent,
         timeout_s=config.fetch.timeout_s,
         max_attempts=config.fetch.max_attempts,
+        max_bytes=config.fetch.max_bytes,
     )
     sources = [source for source in config.sources if source.enabled]
 
@@ -58,6 +60,7 @@ def raw_payloads(context: AssetExecutionContext, duckdb: DuckDBResource, hub: Hu
     pool=WRITER_POOL,
     group_name="ingest",
     kinds={"python", "duckdb"},
+    check_specs=DAY_CHECK_SPECS,
 )
 def entries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
     """Parse the day's stored payloads into raw.entries and settle each source's fetch_log row.
@@ -70,6 +73,7 @@ def entries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSett
 
     with warehouse(duckdb) as conn:
         rows = ingest.parse_day(conn, sources, day, hub.raw_dir(), log=context.log)
+        states, check_results = day_check_results(conn, day, sources, hub.raw_dir())
 
     counts = ingest.count_by(rows, "outcome")
     items = sum(row["items"] or 0 for row in rows)
@@ -83,5 +87,8 @@ def entries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSett
                 counts.get(outcome, 0) for outcome in ("no_announcement", "unchanged", "stale", "skipped")
             ),
             "preview": MetadataValue.md(ingest.fetch_log_markdown(rows)),
-        }
+            "day_state": MetadataValue.json(states),
+            "sources_unaccounted": sum(1 for source in sources if source.id not in states),
+        },
+        check_results=check_results,
     )

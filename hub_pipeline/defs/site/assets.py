@@ -11,6 +11,7 @@ from hub_pipeline.defs.partitions import daily_partitions
 from hub_pipeline.defs.resources import HubSettings
 from hub_pipeline.defs.warehouse import warehouse
 from hub_pipeline.lib.daily_papers import briefing_papers
+from hub_pipeline.lib.day_state import load_source_states
 from hub_pipeline.lib.models import RadarInfo
 from hub_pipeline.lib.site import RadarDayPage, render_site
 
@@ -27,7 +28,8 @@ def site(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSetting
     radars = hub.radars().radars
 
     with warehouse(duckdb) as conn:
-        notes = source_notes(conn, day)
+        labels = {source.id: source.label for source in hub.sources().sources}
+        notes = [state for state in load_source_states(conn, day, labels) if state.needs_note]
         pages = []
         for radar in radars:
             stored = conn.execute(
@@ -54,26 +56,8 @@ def site(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSetting
             "pages": len(pages),
             "files_written": len(written),
             "papers_shown": sum(len(page.papers) for page in pages),
+            "source_notes": len(notes),
             "index": MetadataValue.path(str(site_dir / "index.html")),
         }
     )
 
-
-def source_notes(conn, day: date) -> list[str]:
-    """Plain sentences for every source that did not load normally that day."""
-    rows = conn.execute(
-        """
-        SELECT source_id, outcome, items, reason
-        FROM main.fetch_log
-        WHERE day = ?
-        ORDER BY source_id
-        """,
-        [day],
-    ).fetchall()
-    notes = []
-    for source_id, outcome, items, reason in rows:
-        if outcome == "loaded" and not reason:
-            continue
-        detail = f": {reason}" if reason else ""
-        notes.append(f"{source_id}: {outcome.replace('_', ' ')}, {items or 0} items{detail}")
-    return notes

@@ -20,6 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
+from hub_pipeline.lib.day_state import SourceState, no_announcement_cause
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 from hub_pipeline.lib.site.briefing_html import render_briefing_markdown, safe_link
 from hub_pipeline.lib.site.manifest import (
@@ -31,6 +32,7 @@ from hub_pipeline.lib.site.manifest import (
 )
 from hub_pipeline.lib.site.strings import (
     describe_generator,
+    describe_source_state,
     format_day,
     format_paper_count,
     interface_text,
@@ -60,7 +62,9 @@ class RadarDayPage:
     papers: list[BriefingPaper]  # ranked
     briefing_markdown: str | None  # rendered to HTML with raw HTML escaped
     briefing_generator: str  # "offline", "llm:<model>", or another label shown as given
-    source_notes: list[str]  # plain sentences, e.g. "arXiv cs.RO: no announcement"
+    # The day's state of each source: a SourceState, worded in the radar's language, or a
+    # sentence shown as given.
+    source_notes: list[SourceState | str]
 
 
 @dataclass(slots=True)
@@ -92,6 +96,23 @@ class _DayLink:
 
 def _collapse(text: str | None) -> str:
     return _WHITESPACE.sub(" ", text or "").strip()
+
+
+def _note_text(note: SourceState | str, language: str) -> str:
+    if isinstance(note, str):
+        return _collapse(note)
+    cause = no_announcement_cause(note.day) if note.is_arxiv else None
+    return _collapse(
+        describe_source_state(
+            language,
+            source=note.label,
+            outcome=note.outcome,
+            items=note.items,
+            reason=note.reason,
+            feed_day=note.feed_day,
+            cause=cause,
+        )
+    )
 
 
 def clean_abstract(abstract: str | None) -> str:
@@ -214,7 +235,7 @@ def _render_day_page(page: RadarDayPage, generated_at: str) -> str:
         day_label=format_day(page.day, page.radar.language),
         briefing_html=briefing_html,
         generator_label=describe_generator(page.briefing_generator, page.radar.language),
-        source_notes=[note for note in (_collapse(note) for note in page.source_notes) if note],
+        source_notes=[note for note in (_note_text(note, page.radar.language) for note in page.source_notes) if note],
         papers=_paper_views(page),
         paper_count=format_paper_count(len(page.papers), page.radar.language),
         generated_at=generated_at,

@@ -135,3 +135,69 @@ def describe_generator(generator: str, language: Language | str) -> str:
         return text["generator_llm_unnamed"]
 
     return text["generator_other"].format(generator=generator)
+
+
+# --- the day's state per source ----------------------------------------------------------------
+
+# One sentence per fetch_log outcome, worded for the reader. {source} is the source's label;
+# {reason} is the technical reason fetch_log stores, kept in English.
+SOURCE_STATE_TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "no_announcement:weekend": "{source}:今日 arXiv 无发布(arXiv 周末不发布新论文)。",
+        "no_announcement:holiday": "{source}:今日 arXiv 无发布(arXiv 假日)。",
+        "no_announcement:empty_feed": "{source}:今日 arXiv 无发布(订阅源中没有条目)。",
+        "no_announcement:other": "{source}:该来源今日没有发布。",
+        "unchanged": "{source}:订阅源自上次抓取以来没有变化,今日没有新条目。",
+        "stale": "{source}:订阅源仍显示 {feed_day} 的内容,未计入今日。",
+        "stale_unknown": "{source}:订阅源仍显示较早一天的内容,未计入今日。",
+        "skipped": "{source}:RSS 订阅源只提供当前条目,无法补取过去的日期,今日未抓取。",
+        "source_error": "{source}:抓取失败,今日缺少该来源的论文。原因:{reason}",
+        "parse_error": "{source}:内容无法解析,今日缺少该来源的论文。原因:{reason}",
+        "loaded_note": "{source}:已载入 {items} 条。说明:{reason}",
+        "other": "{source}:{outcome}。{reason}",
+    },
+    "en": {
+        "no_announcement:weekend": "{source}: no arXiv mailing today (arXiv does not announce on weekends).",
+        "no_announcement:holiday": "{source}: no arXiv mailing today (an arXiv holiday).",
+        "no_announcement:empty_feed": "{source}: no arXiv mailing today (the feed has no items).",
+        "no_announcement:other": "{source}: the source made no announcement today.",
+        "unchanged": "{source}: the feed has not changed since the last fetch, so there are no new items today.",
+        "stale": "{source}: the feed still shows the mailing of {feed_day}, so it is not counted for today.",
+        "stale_unknown": "{source}: the feed still shows an earlier mailing, so it is not counted for today.",
+        "skipped": "{source}: an RSS feed shows only its current items and cannot answer for a past day; not fetched.",
+        "source_error": "{source}: fetching failed, so today lacks this source's papers. Reason: {reason}",
+        "parse_error": "{source}: the payload could not be parsed, so today lacks this source's papers. Reason: {reason}",
+        "loaded_note": "{source}: loaded {items} items. Note: {reason}",
+        "other": "{source}: {outcome}. {reason}",
+    },
+}
+
+
+def describe_source_state(
+    language: Language | str,
+    *,
+    source: str,
+    outcome: str,
+    items: int = 0,
+    reason: str | None = None,
+    feed_day: date | None = None,
+    cause: str | None = None,
+) -> str:
+    """Word one source's state for the day in the reader's language.
+
+    ``cause`` refines no_announcement: "weekend", "holiday" or "empty_feed" for arXiv.
+    """
+    interface_text(language)  # rejects an unknown language with the usual message
+    table = SOURCE_STATE_TEXT[language]
+    values = {"source": source, "items": items, "reason": reason or "", "outcome": outcome, "feed_day": feed_day}
+    if outcome == "no_announcement":
+        key = f"no_announcement:{cause}" if cause in ("weekend", "holiday", "empty_feed") else "no_announcement:other"
+    elif outcome == "stale":
+        key = "stale" if feed_day else "stale_unknown"
+    elif outcome == "loaded":
+        key = "loaded_note"
+    elif outcome in table:
+        key = outcome
+    else:
+        key = "other"
+    return table[key].format(**values).strip()
