@@ -18,12 +18,15 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
+import os
 import re
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -370,39 +373,27 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
         "SELECT payload_sha256 FROM raw.harvest_pages WHERE harvest_id = ? ORDER BY page_index", [harvest_id]
     ).fetchall()]
     first_url = conn.execute("SELECT url FROM raw.harvest_pages WHERE harvest_id = ? AND page_index = 0", [harvest_id]).fetchone()
-    wanted = set(todo)
+    wanted = frozenset(todo)
     counts: Counter[date] = Counter()
     outside = undated = 0
-    warnings: list[str] = []
 
     with tempfile.TemporaryDirectory(dir=raw_dir.parent, prefix=".backfill-") as spool_dir:
-        spool = Path(spool_dir) / "entries.parquet"
-        writer: pq.ParquetWriter | None = None
-        index = 0
-        try:
-            for digest in pages:
-                try:
-                    page = PARSERS[source.kind](read_payload(raw_dir, digest), source.id, source.category, first_index=index)
-                except HistoryPageError as error:
-                    reason = f"{error} (stored page {digest[:12]} of harvest {window_start}..{window_end}); fix the parser or re-harvest, nothing was replaced"
-                    log.warning(reason)
-                    return [_error_row(conn, source, day, manifest, reason, current.get(day)) for day in todo]
-                index += len(page.entries)
-                warnings += page.warnings
-                keep = [i for i, day in enumerate(page.days) if day in wanted]
-                undated += page.days.count(None)
-                outside += len(page.days) - len(keep) - page.days.count(None)
-                if not keep:
-                    continue
-                frame = _entry_frame([page.entries[i] for i in keep], [page.days[i] for i in keep], source, digest)
-                counts.update(page.days[i] for i in keep)
-                table = frame.to_arrow()
-                if writer is None:
-                    writer = pq.ParquetWriter(spool, table.schema, compression="zstd")
-                writer.write_table(table)
-        finally:
-            if writer is not None:
-                writer.close()
+        jobs = [(source, raw_dir, digest, index, wanted, Path(spool_dir) / f"page-{index:06d}.parquet") for index, digest in enumerate(pages)]
+        offsets = []
+        spooled = 0
+        position = 0
+        for result in _map_pages(jobs):
+            if result.error:
+                reason = f"{result.error} (stored page {result.digest[:12]} of harvest {window_start}..{window_end}); fix the parser or re-harvest, nothing was replaced"
+                log.warning(reason)
+                return [_error_row(conn, source, day, manifest, reason, current.get(day)) for day in todo]
+            # item_index numbers the records across the harvest, so it is unique per source and day.
+            offsets.append(position)
+            position += result.entries
+            counts.update(result.counts)
+            outside += result.outside
+            undated += result.undated
+            spooled += bool(result.counts)
 
         log_rows = []
         replace_days = []
@@ -430,16 +421,26 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
             log_rows.append(row)
             replace_days.append(day)
 
-        _write_days(conn, source.id, replace_days, log_rows, spool if writer is not None else None)
+        spool = (Path(spool_dir), offsets) if spooled else None
+        _write_days(conn, source.id, replace_days, log_rows, spool)
 
-    for day in todo:
-        log.info(f"{day} {source.id}: {counts[day]} entries")
+    # One log line per month with every day's count: a year is twelve events, not 365.
+    for month, month_days in _by_month(todo).items():
+        listed = ", ".join(f"{day:%d} {counts[day]}" for day in month_days)
+        log.info(f"{source.id} {month}: {sum(counts[day] for day in month_days)} entries; per day: {listed}")
     _report("day", len(days))
     done = {row["day"]: row for row in log_rows}
     return [done.get(day) or current[day] for day in days]
 
 
-def _write_days(conn, source_id: str, days: list[date], log_rows: list[Row], spool: Path | None) -> None:
+def _by_month(days: list[date]) -> dict[str, list[date]]:
+    months: dict[str, list[date]] = {}
+    for day in days:
+        months.setdefault(f"{day:%Y-%m}", []).append(day)
+    return months
+
+
+def _write_days(conn, source_id: str, days: list[date], log_rows: list[Row], spool: tuple[Path, list[int]] | None) -> None:
     """Replace the entries of ``days`` and the fetch_log rows given, in one transaction."""
     log_frame = pl.DataFrame(log_rows, schema=FETCH_LOG_SCHEMA)
     day_frame = pl.DataFrame({"day": days}, schema={"day": pl.Date})
@@ -448,10 +449,14 @@ def _write_days(conn, source_id: str, days: list[date], log_rows: list[Row], spo
         conn.register("settled_days", day_frame.to_arrow())
         conn.execute("DELETE FROM raw.entries WHERE source_id = ? AND day IN (SELECT day FROM settled_days)", [source_id])
         if spool is not None:
+            folder, offsets = spool
+            conn.register("page_offsets", pl.DataFrame({"page_index": range(len(offsets)), "offset": offsets}, schema={"page_index": pl.Int32, "offset": pl.Int32}).to_arrow())
             columns = ", ".join(ENTRY_SCHEMA)
+            selected = ", ".join("(spool.item_index + page_offsets.offset)::INTEGER" if name == "item_index" else f"spool.{name}" for name in ENTRY_SCHEMA)
             conn.execute(
-                f"INSERT INTO raw.entries ({columns}) SELECT {columns} FROM read_parquet(?) WHERE day IN (SELECT day FROM settled_days)",
-                [str(spool)],
+                f"INSERT INTO raw.entries ({columns}) SELECT {selected} FROM read_parquet(?) AS spool "
+                "JOIN page_offsets USING (page_index) WHERE spool.day IN (SELECT day FROM settled_days)",
+                [str(folder / "page-*.parquet")],
             )
         conn.register("log_rows", log_frame.to_arrow())
         conn.execute("DELETE FROM main.fetch_log WHERE source_id = ? AND day IN (SELECT day FROM log_rows)", [source_id])
@@ -461,11 +466,57 @@ def _write_days(conn, source_id: str, days: list[date], log_rows: list[Row], spo
         conn.execute("ROLLBACK")
         raise
     finally:
-        for name in ("settled_days", "log_rows"):
+        for name in ("settled_days", "log_rows", "page_offsets"):
             try:
                 conn.unregister(name)
             except Exception:  # noqa: BLE001 (already gone after a failed register)
                 pass
+
+
+@dataclass(slots=True)
+class _PageResult:
+    digest: str
+    entries: int = 0
+    counts: dict[date, int] | None = None
+    outside: int = 0
+    undated: int = 0
+    error: str | None = None
+
+
+# Harvests with at least this many pages are parsed in worker processes, one page per task.
+PARALLEL_MIN_PAGES = 8
+
+
+def _map_pages(jobs: list[tuple]) -> Iterator[_PageResult]:
+    """Parse pages in order: in this process for a few pages, else in a pool of workers."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(jobs) < PARALLEL_MIN_PAGES or workers < 2:
+        for job in jobs:
+            yield _parse_page(*job)
+        return
+    # spawn, not fork: the parent holds a DuckDB connection and Dagster's threads.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield from pool.map(_parse_page, *zip(*jobs), chunksize=1)
+
+
+def _parse_page(source: SourceConfig, raw_dir: Path, digest: str, page_index: int, wanted: frozenset, spool: Path) -> _PageResult:
+    """Parse one stored page and spool the entries of the wanted days to a Parquet file."""
+    result = _PageResult(digest=digest)
+    try:
+        page = PARSERS[source.kind](read_payload(raw_dir, digest), source.id, source.category)
+    except HistoryPageError as error:
+        result.error = str(error)
+        return result
+    result.entries = len(page.entries)
+    keep = [i for i, day in enumerate(page.days) if day in wanted]
+    result.undated = page.days.count(None)
+    result.outside = len(page.days) - len(keep) - result.undated
+    result.counts = dict(Counter(page.days[i] for i in keep))
+    if keep:
+        frame = _entry_frame([page.entries[i] for i in keep], [page.days[i] for i in keep], source, digest)
+        frame = frame.with_columns(pl.lit(page_index, dtype=pl.Int32).alias("page_index"))
+        pq.write_table(frame.to_arrow(), spool, compression="zstd")
+    return result
 
 
 def _error_row(conn, source: SourceConfig, day: date, manifest: str, reason: str, previous: Row | None) -> Row:
@@ -519,6 +570,16 @@ def items_per_day(rows: list[Row]) -> dict[date, int]:
     for row in rows:
         totals[row["day"]] += row["items"] or 0
     return dict(sorted(totals.items()))
+
+
+def compact_counts(per_day: dict[date, int], max_days: int = 31) -> dict[str, int]:
+    """Counts per day for a short window, else per month ("2007-04"), to keep metadata small."""
+    if len(per_day) <= max_days:
+        return {str(day): count for day, count in per_day.items()}
+    months: Counter[str] = Counter()
+    for day, count in per_day.items():
+        months[f"{day:%Y-%m}"] += count
+    return dict(sorted(months.items()))
 
 
 def harvests_markdown(harvests: list[Harvest]) -> str:
