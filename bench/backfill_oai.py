@@ -81,7 +81,7 @@ def replicate(pages: list[Path], replicas: int, folder: Path) -> int:
     return records
 
 
-def backfill_in_child(data_dir: Path, sources: Path) -> dict:
+def backfill_in_child(data_dir: Path, sources: Path, memory_limit: str) -> dict:
     """One ranged run in a fresh process; returns its wall time, peak RSS and counts."""
     code = f"""
 import json, resource, sys, time
@@ -94,18 +94,21 @@ from hub_pipeline.defs.resources import HubSettings
 from hub_pipeline.defs.sql.assets import build_sql_assets
 import duckdb
 imported = time.perf_counter()
-resources = {{"duckdb": DuckDBResource(database={str(data_dir / 'warehouse.duckdb')!r}),
+resources = {{"duckdb": DuckDBResource(database={str(data_dir / 'warehouse.duckdb')!r}, connection_config={{"memory_limit": {memory_limit!r}}}),
              "hub": HubSettings(data_dir={str(data_dir)!r}, sources_file={str(sources)!r})}}
+instance = DagsterInstance.ephemeral()
 result = materialize([raw_payloads, entries, *build_sql_assets()], resources=resources,
-                     instance=DagsterInstance.ephemeral(),
+                     instance=instance,
                      tags={{"dagster/asset_partition_range_start": {FIRST_DAY!r}, "dagster/asset_partition_range_end": {LAST_DAY!r}}})
 finished = time.perf_counter()
 with duckdb.connect({str(data_dir / 'warehouse.duckdb')!r}, read_only=True) as conn:
     counts = {{table: conn.execute(f"SELECT count(*) FROM {{table}}").fetchone()[0]
               for table in ("raw.entries", "main.papers", "main.paper_listings", "main.fetch_log")}}
     days = conn.execute("SELECT count(*) FILTER (WHERE items > 0), count(*) FROM main.fetch_log").fetchone()
-print(json.dumps({{"success": result.success, "seconds": finished - started, "import_seconds": imported - started,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "counts": counts,
+steps = {{stat.step_key: round(stat.end_time - stat.start_time, 1) for stat in instance.get_run_step_stats(result.run_id)}}
+print(json.dumps({{"steps": steps, "success": result.success, "seconds": finished - started, "import_seconds": imported - started,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "max_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "counts": counts,
                   "days_with_entries": days[0], "days": days[1]}}))
 """
     env = dict(os.environ, HUB_DATA_DIR=str(data_dir), PYTHONWARNINGS="ignore")
@@ -165,6 +168,7 @@ def parsers(fixtures: Path, oai_bodies: list[bytes]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=24)
+    parser.add_argument("--duckdb-memory-limit", default="512MB", help="DuckDB's memory_limit for the run's connections")
     parser.add_argument("--fixtures", type=Path, default=Path(os.environ.get("HUB_FIXTURES_DIR") or REPO.parent / "shared" / "fixtures"))
     args = parser.parse_args()
 
@@ -183,9 +187,11 @@ def main() -> None:
             f"sources:\n  - {{id: arxiv-oai-replicated, kind: arxiv_oai, set: cs, url: '{pages_dir.as_uri()}'}}\n"
         )
 
-        run = backfill_in_child(root / "data", sources)
+        run = backfill_in_child(root / "data", sources, args.duckdb_memory_limit)
         print(f"backfill {FIRST_DAY}..{LAST_DAY} in one run: {run['seconds']:.1f} s "
-              f"(of which imports {run['import_seconds']:.1f} s), peak RSS {run['max_rss_mb']:.0f} MB, success {run['success']}")
+              f"(of which imports {run['import_seconds']:.1f} s), peak RSS {run['max_rss_mb']:.0f} MB "
+              f"(largest parser worker {run['max_rss_worker_mb']:.0f} MB), success {run['success']}")
+        print(f"  step seconds: {run['steps']}")
         print(f"  rows: {run['counts']}; days with entries {run['days_with_entries']} of {run['days']}")
 
         oai_bodies = [path.read_bytes() for path in pages]
@@ -196,6 +202,7 @@ def main() -> None:
         print(f"  API: bulk / feedparser = {rates['api_bulk'][0] / rates['api_feedparser'][0]:.1f}x, "
               f"bulk / bare = {rates['api_bulk'][0] / rates['api_bare'][0]:.2f}")
         print(f"  OAI bulk / API feedparser = {rates['oai_bulk'][0] / rates['api_feedparser'][0]:.1f}x")
+        print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
         print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 

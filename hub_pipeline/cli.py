@@ -123,6 +123,9 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     data_dir = default_data_dir()
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["HUB_DATA_DIR"] = str(data_dir)
+    # A year of records passes through DuckDB in one transaction; capped, it spills to disk
+    # instead of holding it all in memory.
+    os.environ.setdefault("HUB_DUCKDB_MEMORY_LIMIT", BACKFILL_DUCKDB_MEMORY_LIMIT)
     home = prepare_instance(data_dir)
     day_count = (last - first).days + 1
     enabled = [source for source in config.sources if source.enabled]
@@ -170,10 +173,11 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
 
 
 DOWNSTREAM = {"radar_matches", "briefings", "site"}
+BACKFILL_DUCKDB_MEMORY_LIMIT = "512MB"
 
 
 def _print_day_counts(first: date, last: date) -> None:
-    """Print entries per day and source outcome, from fetch_log, as the warehouse now holds them."""
+    """Print entries per day and source outcome, from fetch_log, as stored in the warehouse now."""
     import duckdb
 
     with duckdb.connect(str(warehouse_path(default_data_dir())), read_only=True) as conn:

@@ -229,7 +229,7 @@ Abstract: We describe a new algorithm.</description><guid isPermaLink="false">oa
 
 
 def test_a_paper_seen_by_backfill_and_rss_is_one_paper_on_the_rss_day(tmp_path, fixtures):
-    # Our own small RSS listing that says 0704.0002 was announced on 2007-04-03; the backfill
+    # A small hand-written RSS listing: 0704.0002 was announced on 2007-04-03; the backfill
     # derives 2007-04-02 from its v1 date. The RSS day wins, and there is one paper.
     folder = _pages_dir(fixtures, tmp_path)
     feed = tmp_path / "cs.CG.xml"
@@ -272,3 +272,21 @@ def test_a_broken_stored_page_fails_the_days_and_keeps_what_was_loaded(tmp_path,
     assert "not well-formed" in by_day[date(2007, 4, 4)]["reason"]
     assert by_day[date(2007, 4, 2)]["outcome"] == "loaded" and "kept" in by_day[date(2007, 4, 2)]["reason"]
     assert _snapshot(data_dir)["raw.entries"] == before
+
+
+def test_cli_backfill_prints_days_and_resumes(tmp_path, oai_sources):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path / "dagster"), PYTHONWARNINGS="ignore")
+    command = [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", "2007-04-02", "--to", "2007-04-06", "--sources", str(oai_sources)]
+    first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1], check=False)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "2007-04-02        3 entries  1 sources loaded" in first.stdout
+    assert "days settled: 100%" in first.stderr
+    before = _snapshot(tmp_path / "data")
+
+    again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1], check=False)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert _snapshot(tmp_path / "data") == before

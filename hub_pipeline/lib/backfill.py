@@ -63,8 +63,8 @@ PARSERS: dict[str, Callable[..., HistoryPage]] = {
     "biorxiv_api": parse_biorxiv_page,
     "crossref": parse_crossref_page,
 }
-# Seconds between requests unless the source sets delay_s: arXiv asks for 3 s on its API and
-# a pause on OAI-PMH; bioRxiv and Crossref ask for moderation.
+# Seconds between requests unless the source sets delay_s. arXiv requests 3 s on its API and
+# a pause on OAI-PMH, and bioRxiv and Crossref request moderate rates.
 DEFAULT_DELAY_S = {"arxiv_oai": 3.0, "arxiv_api": 3.0, "biorxiv_api": 1.0, "crossref": 1.0}
 DEFAULT_PAGE_SIZE = {"arxiv_api": 200, "crossref": 500}
 _ARXIV_KINDS = {"arxiv_oai", "arxiv_api"}
@@ -88,7 +88,7 @@ _HARVEST_COMMENTS = {
 }
 
 
-# Progress of the current process's backfill, drawn by the CLI; None when nobody listens.
+# Progress callback of the current process (the CLI draws bars with it), or None.
 _progress: Progress | None = None
 
 
@@ -110,7 +110,7 @@ def ensure_harvest_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def days_of(start: date, end: date) -> list[date]:
-    """The days of the half-open window [start, end)."""
+    """Return the days of the half-open window [start, end)."""
     return [start + timedelta(days=offset) for offset in range((end - start).days)]
 
 
@@ -302,7 +302,7 @@ _OAI_ERROR = re.compile(rb"<error\s+code=[\"']([^\"']+)[\"'][^>]*>([^<]*)")
 
 
 def oai_resumption_token(body: bytes) -> str | None:
-    """The resumptionToken of an OAI-PMH page, "" for the empty token that ends the list.
+    """Return the resumptionToken of an OAI-PMH page, or "" for the empty token that ends the list.
 
     Only the tail is searched: the token follows the last record.
     """
@@ -311,7 +311,7 @@ def oai_resumption_token(body: bytes) -> str | None:
         return (match.group(1) or b"").decode("utf-8").strip().replace("&amp;", "&")
     error = _OAI_ERROR.search(body[:4096])
     if error and error.group(1) != b"noRecordsMatch":
-        raise HistoryPageError(f"the OAI-PMH server answered error {error.group(1).decode()!r}: {error.group(2).decode().strip()}")
+        raise HistoryPageError(f"the OAI-PMH server returned error {error.group(1).decode()!r}: {error.group(2).decode().strip()}")
     return None
 
 

@@ -44,7 +44,7 @@ def parse_arxiv_api_page(body: bytes, source_id: str, feed_category: str | None 
     except etree.XMLSyntaxError as error:
         raise HistoryPageError(f"{source_id}: the arXiv API response is not well-formed XML: {error}") from error
     if status is not None and status >= 400 and not entries:
-        raise HistoryPageError(f"{source_id}: the arXiv API answered HTTP {status}")
+        raise HistoryPageError(f"{source_id}: the arXiv API returned HTTP {status}")
     return page
 
 

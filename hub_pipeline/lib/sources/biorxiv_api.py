@@ -28,7 +28,7 @@ def parse_biorxiv_page(body: bytes, source_id: str, feed_category: str | None = 
     status = str(message.get("status", ""))
     collection = data.get("collection") or []
     if status != "ok" and not (status.startswith("no posts") or collection == []):
-        raise HistoryPageError(f"{source_id}: the bioRxiv API answered {status!r}")
+        raise HistoryPageError(f"{source_id}: the bioRxiv API returned status {status!r}")
 
     entries: list[Entry] = []
     days: list[date | None] = []

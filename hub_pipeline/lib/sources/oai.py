@@ -64,7 +64,7 @@ def parse_oai_page(body: bytes, source_id: str, feed_category: str | None = None
             else:
                 code = element.get("code", "")
                 if code != "noRecordsMatch":
-                    raise HistoryPageError(f"{source_id}: the OAI-PMH server answered error {code!r}: {(element.text or '').strip()}")
+                    raise HistoryPageError(f"{source_id}: the OAI-PMH server returned error {code!r}: {(element.text or '').strip()}")
     except etree.XMLSyntaxError as error:
         raise HistoryPageError(f"{source_id}: the OAI-PMH page is not well-formed XML: {error}") from error
     return page
