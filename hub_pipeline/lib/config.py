@@ -16,7 +16,7 @@ from hub_pipeline.lib.radar_query import QuerySyntaxError, parse_query
 
 SourceKind = Literal["arxiv_rss", "biorxiv_rss", "rss", "arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"]
 
-# Kinds that can answer for any past day from the source's archive (see lib/backfill.py).
+# Kinds whose archives return the records of any past day (see lib/backfill.py).
 HISTORY_KINDS = frozenset({"arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"})
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
