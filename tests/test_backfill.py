@@ -290,3 +290,23 @@ def test_cli_backfill_prints_days_and_resumes(tmp_path, oai_sources):
     again = subprocess.run(command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1], check=False)
     assert again.returncode == 0, again.stderr[-2000:]
     assert _snapshot(tmp_path / "data") == before
+
+
+def test_failed_harvest_marks_days_source_error(tmp_path, fixtures):
+    from tests.http_fixtures import Reply, serve
+
+    with serve({"/oai2": Reply(500, b"broken")}) as server:
+        sources = write_sources(tmp_path / "sources.yaml", [{"id": "arxiv-oai-cs", "kind": "arxiv_oai", "set": "cs", "url": server.url("/oai2")}])
+        source = load_sources(sources).sources[0]
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+            ensure_tables(conn)
+            settings = FetchSettings(user_agent="tests (mailto:tests@example.org)", max_attempts=1)
+            result = backfill.harvest(conn, source, date(2016, 3, 1), date(2016, 3, 3), settings, tmp_path / "raw")
+            rows = backfill.settle(conn, source, backfill.days_of(date(2016, 3, 1), date(2016, 3, 3)), tmp_path / "raw")
+            pending = backfill.days_to_fetch(conn, source, backfill.days_of(date(2016, 3, 1), date(2016, 3, 3)))
+
+    assert not result.complete
+    assert "HTTP 500" in result.reason
+    assert [row["outcome"] for row in rows] == ["source_error", "source_error"]
+    assert "run the backfill again" in rows[0]["reason"]
+    assert pending == [date(2016, 3, 1), date(2016, 3, 2)]  # a re-run fetches them again

@@ -348,10 +348,9 @@ def settle(
                 info[harvest_row[0]] = harvest_row
                 break
     missing = [day for day in days if not any(day in assigned_days for assigned_days in assigned.values())]
-    if missing:
-        log.warning(f"{source.id}: no complete harvest covers {len(missing)} days from {missing[0]}; materialize raw_payloads for them")
-
     rows: list[Row] = []
+    if missing:
+        rows += _record_failed_harvest(conn, source, missing, log)
     for harvest_id, harvest_days in assigned.items():
         rows += _settle_harvest(conn, source, harvest_days, info[harvest_id], raw_dir, log)
     return rows
@@ -519,16 +518,40 @@ def _parse_page(source: SourceConfig, raw_dir: Path, digest: str, page_index: in
     return result
 
 
-def _error_row(conn, source: SourceConfig, day: date, manifest: str, reason: str, previous: Row | None) -> Row:
-    """Record a parse error for a day, unless the day loaded well before (then keep it, noted)."""
+def _record_failed_harvest(conn, source: SourceConfig, days: list[date], log: Any) -> list[Row]:
+    """Give days that no complete harvest covers a source_error row with the latest failure."""
+    failure = conn.execute(
+        """
+        SELECT reason FROM raw.harvests
+        WHERE source_id = ? AND NOT complete AND window_end > ? AND window_start <= ?
+        ORDER BY finished_at DESC LIMIT 1
+        """,
+        [source.id, days[0], days[-1]],
+    ).fetchone()
+    if failure is None:
+        log.warning(f"{source.id}: no harvest covers {len(days)} days from {days[0]}; materialize raw_payloads for them")
+        return []
+    reason = f"the harvest failed: {failure[0]}; run the backfill again to retry"
+    log.warning(f"{source.id}: {len(days)} days from {days[0]} not loaded: {reason}")
+    current = {
+        row["day"]: row
+        for row in _rows(conn, "SELECT * FROM main.fetch_log WHERE source_id = ? AND day >= ? AND day <= ?", [source.id, days[0], days[-1]])
+    }
+    return [_error_row(conn, source, day, None, reason, current.get(day), outcome="source_error") for day in days]
+
+
+def _error_row(
+    conn, source: SourceConfig, day: date, manifest: str | None, reason: str, previous: Row | None, outcome: str = "parse_error"
+) -> Row:
+    """Record a failed day, unless the day loaded well before (then keep it, with a note)."""
     if previous and previous["outcome"] in _DONE:
         kept = dict(previous)
-        kept["reason"] = f"kept; a later harvest failed to parse: {reason}"
+        kept["reason"] = f"kept; a later harvest failed: {reason}"
         row = kept
     else:
         row = {name: None for name in FETCH_LOG_SCHEMA}
         row.update(day=day, source_id=source.id, source_kind=source.kind, url=source.url,
-                   fetched_at=datetime.now(timezone.utc), payload_sha256=manifest, items=0, outcome="parse_error", reason=reason)
+                   fetched_at=datetime.now(timezone.utc), payload_sha256=manifest, items=0, outcome=outcome, reason=reason)
     _write_days(conn, source.id, [], [row], None)
     return row
 
