@@ -24,6 +24,9 @@ ARXIV = "{http://arxiv.org/OAI/arXiv/}"
 ARXIV_RAW = "{http://arxiv.org/OAI/arXivRaw/}"
 
 _RECORD = OAI + "record"
+_HEADER = OAI + "header"
+_METADATA = OAI + "metadata"
+_IDENTIFIER = OAI + "identifier"
 _TOKEN = OAI + "resumptionToken"
 _ERROR = OAI + "error"
 _KEYNAME, _FORENAMES, _SUFFIX = ARXIV + "keyname", ARXIV + "forenames", ARXIV + "suffix"
@@ -71,10 +74,14 @@ def parse_oai_page(body: bytes, source_id: str, feed_category: str | None = None
 
 
 def _record(element: etree._Element, source_id: str, feed_category: str | None, index: int) -> tuple[Entry, date | None] | None:
-    header = element.find(OAI + "header")
+    header = metadata = None
+    for child in element:  # a record is <header> then <metadata>, sometimes <about>
+        if child.tag == _HEADER:
+            header = child
+        elif child.tag == _METADATA:
+            metadata = child
     if header is not None and header.get("status") == "deleted":
         return None
-    metadata = element.find(OAI + "metadata")
     if metadata is None or len(metadata) == 0:
         return None
     body = metadata[0]
@@ -105,13 +112,15 @@ def _entry(
     version: int | None,
     published: datetime | None,
 ) -> Entry:
-    identifier = (_text(fields, "id") or "").strip()
+    get = fields.get
+    identifier_element = get("id")
+    identifier = (identifier_element.text or "").strip() if identifier_element is not None else ""
     split = split_arxiv_id(identifier)
     raw_title = _text(fields, "title") or ""
     raw_abstract = _text(fields, "abstract") or ""
     title = clean(raw_title)
     categories = (_text(fields, "categories") or "").split()
-    guid = header.findtext(OAI + "identifier") if header is not None else None
+    guid = header.findtext(_IDENTIFIER) if header is not None else None
     return Entry(
         source_id=source_id,
         source_kind="arxiv_oai",

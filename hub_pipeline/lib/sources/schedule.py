@@ -16,6 +16,7 @@ paper, its day wins (staging.entries).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 from hub_pipeline.lib.calendar import EASTERN, is_announcement_day
 
@@ -35,6 +36,7 @@ def announcement_day(submitted: datetime) -> date:
     return _mailing_after(deadline)
 
 
+@lru_cache(maxsize=4096)  # a harvest has a few hundred distinct dates over many records
 def announcement_day_from_date(submitted_on: date) -> date:
     """Like ``announcement_day`` when only the date of v1 is known: assume before the cut-off."""
     deadline = submitted_on
