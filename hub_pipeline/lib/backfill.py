@@ -46,7 +46,6 @@ from hub_pipeline.lib.ingest import ATTEMPT_SCHEMA, ENTRY_SCHEMA, FETCH_LOG_SCHE
 from hub_pipeline.lib.models import Entry
 from hub_pipeline.lib.rawstore import read_payload, store_payload
 from hub_pipeline.lib.sources.arxiv_api import parse_arxiv_api_page
-from hub_pipeline.lib.sources.biorxiv_api import PAGE_SIZE as BIORXIV_PAGE_SIZE
 from hub_pipeline.lib.sources.biorxiv_api import parse_biorxiv_page
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError
 from hub_pipeline.lib.sources.crossref import parse_crossref_page
