@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 export HUB_DATA_DIR ?= $(CURDIR)/data
 export DAGSTER_HOME ?= $(HUB_DATA_DIR)/dagster
 
-.PHONY: install run test dev lock validate clean-data
+.PHONY: install run backfill test dev lock validate clean-data
 
 $(STAMP): requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,10 @@ install: $(STAMP)
 # make run [DATE=YYYY-MM-DD] [SOURCES=file] [RADARS=file]
 run: $(STAMP)
 	$(BIN)/python -m hub_pipeline.cli run $(if $(DATE),--date $(DATE)) $(if $(SOURCES),--sources $(SOURCES)) $(if $(RADARS),--radars $(RADARS))
+
+# make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD [SOURCES=file] [BRIEFINGS=1]
+backfill: $(STAMP)
+	$(BIN)/python -m hub_pipeline.cli backfill --from $(FROM) --to $(TO) $(if $(SOURCES),--sources $(SOURCES)) $(if $(RADARS),--radars $(RADARS)) $(if $(BRIEFINGS),--with-briefings)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,6 +1,7 @@
 """Command line: run the daily pipeline for one announcement day.
 
     python -m hub_pipeline.cli run [--date YYYY-MM-DD] [--sources FILE] [--radars FILE]
+    python -m hub_pipeline.cli backfill --from YYYY-MM-DD --to YYYY-MM-DD [--sources FILE] [--with-briefings]
 
 Runs are recorded in the Dagster instance under data/dagster (DAGSTER_HOME), the same one the
 UI started by `make dev` reads, so runs from here show up there.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from hub_pipeline.lib.calendar import latest_announcement_day
@@ -115,8 +116,12 @@ def _print_sources(database: Path, day: date) -> set[str]:
 
 
 def _print_summary(result) -> None:
+    shown = set()
     for event in result.get_asset_materialization_events():
         materialization = event.step_materialization_data.materialization
+        if materialization.asset_key in shown:
+            continue  # a run over a range of days reports each asset once per day, with the same counts
+        shown.add(materialization.asset_key)
         counts = {
             key: value.value
             for key, value in materialization.metadata.items()
@@ -129,6 +134,98 @@ def _print_summary(result) -> None:
             print(f"  check {evaluation.check_name} failed: {evaluation.description}")
 
 
+def backfill(first: date, last: date, sources: Path | None, radars: Path | None, with_briefings: bool) -> int:
+    """Load the days first..last (inclusive) in one run of the ingest and SQL assets."""
+    if last < first:
+        print(f"error: --to {last} is before --from {first}", file=sys.stderr)
+        return 2
+    if sources:
+        os.environ["HUB_SOURCES_FILE"] = str(sources.resolve())
+    if radars:
+        os.environ["HUB_RADARS_FILE"] = str(radars.resolve())
+    sources_path = Path(os.environ.get("HUB_SOURCES_FILE") or "config/sources.yaml")
+    try:
+        config = load_sources(sources_path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    data_dir = default_data_dir()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.environ["HUB_DATA_DIR"] = str(data_dir)
+    # A year of records passes through DuckDB in one transaction; capped, it spills to disk
+    # instead of holding it all in memory.
+    os.environ.setdefault("HUB_DUCKDB_MEMORY_LIMIT", BACKFILL_DUCKDB_MEMORY_LIMIT)
+    home = prepare_instance(data_dir)
+    day_count = (last - first).days + 1
+    enabled = [source for source in config.sources if source.enabled]
+    print(f"Backfilling {first}..{last} ({day_count} days): {len(enabled)} sources from {sources_path}")
+    print(f"Data folder {data_dir}; Dagster instance {home}")
+
+    from dagster import DagsterInstance
+    from tqdm import tqdm
+
+    from hub_pipeline.definitions import defs
+    from hub_pipeline.lib import backfill as backfill_lib
+
+    # One bar: pages stored while harvesting, then source-days filed under their days.
+    history = sum(1 for source in enabled if backfill_lib.is_history_source(source))
+    bars = {
+        "page": tqdm(desc="pages harvested", unit="page", leave=True),
+        "day": tqdm(desc="days settled", total=day_count * history or None, unit="source-day", leave=True),
+    }
+    backfill_lib.set_progress(lambda stage, amount: bars[stage].update(amount))
+    job = defs.resolve_job_def("backfill_job")
+    tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
+    try:
+        with DagsterInstance.get() as instance:
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+            for bar in bars.values():
+                bar.close()
+            _print_summary(result)
+            if not result.success:
+                print(f"error: the backfill of {first}..{last} failed (run id {result.run_id}); run the same command again to resume from the days not done", file=sys.stderr)
+                return 1
+            _print_day_counts(first, last)
+            if with_briefings:
+                daily = defs.resolve_job_def("daily_job")
+                downstream = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() in DOWNSTREAM]
+                for offset in tqdm(range(day_count), desc="briefings", unit="day"):
+                    day = first + timedelta(days=offset)
+                    run = daily.execute_in_process(instance=instance, partition_key=day.isoformat(), asset_selection=downstream, raise_on_error=False)
+                    if not run.success:
+                        print(f"error: radar matches, briefings or site for {day} failed (run id {run.run_id})", file=sys.stderr)
+                        return 1
+    finally:
+        backfill_lib.set_progress(None)
+    print(f"Warehouse: {warehouse_path(data_dir)}")
+    return 0
+
+
+DOWNSTREAM = {"radar_matches", "briefings", "site"}
+BACKFILL_DUCKDB_MEMORY_LIMIT = "512MB"
+
+
+def _print_day_counts(first: date, last: date) -> None:
+    """Print entries per day and source outcome, from fetch_log, as stored in the warehouse now."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse_path(default_data_dir())), read_only=True) as conn:
+        rows = conn.execute(
+            """
+            SELECT day, sum(items) AS items, count(*) FILTER (WHERE outcome = 'loaded') AS loaded,
+                   count(*) FILTER (WHERE outcome NOT IN ('loaded', 'no_announcement', 'skipped')) AS problems
+            FROM main.fetch_log WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day
+            """,
+            [first, last],
+        ).fetchall()
+    shown = rows if len(rows) <= 40 else rows[:20] + [None] + rows[-20:]
+    for row in shown:
+        if row is None:
+            print(f"  ... {len(rows) - 40} more days")
+            continue
+        print(f"  {row[0]}  {row[1] or 0:7d} entries  {row[2]} sources loaded" + (f", {row[3]} with problems" if row[3] else ""))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hub_pipeline.cli", description="AcademicHub command line")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -136,9 +233,17 @@ def main(argv: list[str] | None = None) -> int:
     run_parser.add_argument("--date", type=_parse_day, help="announcement day YYYY-MM-DD (default: the latest complete one)")
     run_parser.add_argument("--sources", type=Path, help="sources file (default: config/sources.yaml)")
     run_parser.add_argument("--radars", type=Path, help="radars file (default: config/radars.yaml)")
+    backfill_parser = commands.add_parser("backfill", help="load a range of past days from the sources with history")
+    backfill_parser.add_argument("--from", dest="first", type=_parse_day, required=True, help="first day YYYY-MM-DD")
+    backfill_parser.add_argument("--to", dest="last", type=_parse_day, required=True, help="last day YYYY-MM-DD (included)")
+    backfill_parser.add_argument("--sources", type=Path, help="sources file (default: config/sources.yaml)")
+    backfill_parser.add_argument("--radars", type=Path, help="radars file (default: config/radars.yaml)")
+    backfill_parser.add_argument("--with-briefings", action="store_true", help="also match radars, write briefings and pages for every day")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run(args.date, args.sources, args.radars)
+    if args.command == "backfill":
+        return backfill(args.first, args.last, args.sources, args.radars, args.with_briefings)
     return 2
 
 

@@ -5,7 +5,7 @@ from dagster import Definitions
 from hub_pipeline.defs.briefings.assets import briefings
 from hub_pipeline.defs.identity.assets import paper_identity
 from hub_pipeline.defs.ingest.assets import entries, raw_payloads
-from hub_pipeline.defs.jobs import choose_executor, daily_job, daily_schedule
+from hub_pipeline.defs.jobs import backfill_job, choose_executor, daily_job, daily_schedule
 from hub_pipeline.defs.radars.assets import radar_matches
 from hub_pipeline.defs.resources import default_resources
 from hub_pipeline.defs.publish.assets import briefing_feeds, deliveries
@@ -28,7 +28,7 @@ ALL_ASSETS = [
 
 defs = Definitions(
     assets=ALL_ASSETS,
-    jobs=[daily_job],
+    jobs=[daily_job, backfill_job],
     schedules=[daily_schedule],
     resources=default_resources(),
     executor=choose_executor(),

@@ -183,10 +183,10 @@ def test_one_paper_with_all_listings(two_days):
         [PAPER],
     )
     assert listings == [
+        (date(2025, 3, 20), "arxiv-api-backfill", None, 2),  # the RSS day wins over the derived one
         (date(2025, 3, 20), "arxiv-cs-cl", "new", 1),
         (date(2025, 3, 20), "arxiv-cs-lg", "cross", 1),
         (date(2025, 3, 20), "digest", None, None),
-        (date(2025, 3, 21), "arxiv-api-backfill", None, 2),
         (date(2025, 3, 21), "arxiv-cs-cl", "replace", 2),
         (date(2025, 3, 21), "digest", None, None),
     ]

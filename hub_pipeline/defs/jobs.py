@@ -41,6 +41,14 @@ daily_job = define_asset_job(
 )
 
 
+backfill_job = define_asset_job(
+    name="backfill_job",
+    selection=AssetSelection.groups("ingest", "warehouse"),
+    executor_def=choose_executor(),
+    description="Fetch and parse a range of days and rebuild the warehouse models over it, in one run.",
+)
+
+
 # arXiv's feeds for a mailing dated D are rebuilt around 00:30 US Eastern time on D
 # (04:30 or 05:30 UTC); 07:00 UTC leaves margin in summer and winter time.
 @schedule(job=daily_job, cron_schedule="0 7 * * *", execution_timezone="UTC")

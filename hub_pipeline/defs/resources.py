@@ -86,9 +86,15 @@ class LLMResource(ConfigurableResource):
         return make_client(base_url, api_key, self.timeout_s, self.max_retries)
 
 
+def duckdb_connection_config() -> dict[str, str]:
+    """DuckDB settings from the environment: HUB_DUCKDB_MEMORY_LIMIT (e.g. 512MB) caps its memory."""
+    limit = os.environ.get("HUB_DUCKDB_MEMORY_LIMIT", "").strip()
+    return {"memory_limit": limit} if limit else {}
+
+
 def default_resources() -> dict[str, object]:
     return {
-        "duckdb": DuckDBResource(database=str(warehouse_path(default_data_dir()))),
+        "duckdb": DuckDBResource(database=str(warehouse_path(default_data_dir())), connection_config=duckdb_connection_config()),
         "hub": HubSettings(),
         "llm": LLMResource(),
     }

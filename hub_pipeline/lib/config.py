@@ -15,7 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from hub_pipeline.lib.radar_query import QuerySyntaxError, parse_query
 
-SourceKind = Literal["arxiv_rss", "biorxiv_rss", "rss"]
+SourceKind = Literal["arxiv_rss", "biorxiv_rss", "rss", "arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"]
+
+# Kinds whose archives return the records of any past day (see lib/backfill.py).
+HISTORY_KINDS = frozenset({"arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"})
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
@@ -36,6 +39,12 @@ class SourceConfig(BaseModel):
     category: str | None = None  # arXiv category or journal subject the feed covers
     enabled: bool = True
     max_bytes: int | None = Field(default=None, gt=0)  # overrides fetch.max_bytes for this source
+    # Options of the history kinds (arxiv_oai, arxiv_api, biorxiv_api, crossref).
+    metadata_prefix: Literal["arXiv", "arXivRaw"] = "arXiv"  # arxiv_oai
+    set: str | None = None  # arxiv_oai: OAI set, e.g. cs or physics:hep-th
+    issn: str | None = None  # crossref: the journal's ISSN
+    page_size: int | None = Field(default=None, ge=1, le=2000)  # arxiv_api, crossref
+    delay_s: float | None = Field(default=None, ge=0)  # polite pause between requests; None: the kind's default
 
     @field_validator("url")
     @classmethod
@@ -48,7 +57,7 @@ class SourceConfig(BaseModel):
     def label(self) -> str:
         if self.name:
             return self.name
-        if self.kind == "arxiv_rss":
+        if self.kind in ("arxiv_rss", "arxiv_oai", "arxiv_api"):
             return f"arXiv ({self.category})" if self.category else "arXiv"
         return self.id
 

@@ -264,7 +264,7 @@ def _first_fetched_at(conn: duckdb.DuckDBPyConnection, day: date, source_id: str
 def source_label(source: SourceConfig, feed_category: str | None) -> str:
     if source.name:
         return source.name
-    if source.kind == "arxiv_rss":
+    if source.kind in ("arxiv_rss", "arxiv_oai", "arxiv_api"):
         category = source.category or feed_category
         return f"arXiv ({category})" if category else "arXiv"
     return source.id

@@ -10,7 +10,7 @@ The file starts with a block comment holding YAML:
     partition_column: announced_day   # partitioned only: the day column the window deletes
     depends_on: [staging.entries]
     tests:
-      unique: [paper_id, [source_id, announced_day, item_index]]
+      unique: [paper_id, [source_id, loaded_day, item_index]]
       not_null: [paper_id, title]
     columns:
       paper_id: Canonical id of the work.

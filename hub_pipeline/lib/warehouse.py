@@ -21,7 +21,7 @@ _TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         {
             "day": ("DATE NOT NULL", "Announcement day (partition key, UTC)."),
             "source_id": ("VARCHAR NOT NULL", "Source id from sources.yaml."),
-            "source_kind": ("VARCHAR NOT NULL", "Source kind: arxiv_rss, biorxiv_rss or rss."),
+            "source_kind": ("VARCHAR NOT NULL", "Source kind: arxiv_rss, biorxiv_rss, rss, or a kind with history (arxiv_oai, arxiv_api, biorxiv_api, crossref)."),
             "url": ("VARCHAR NOT NULL", "URL fetched (http(s) or file://)."),
             "fetched_at": ("TIMESTAMPTZ NOT NULL", "When the payload behind this row was first fetched; a re-fetch of the same bytes keeps it."),
             "http_status": ("INTEGER", "HTTP status of the last attempt; NULL for file:// and network errors."),
@@ -40,7 +40,7 @@ _TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
         "One row per fetch attempt of a source for a day, kept for inspection; fetch_log is derived from it.",
         {
             "attempt_id": ("VARCHAR NOT NULL", "Unique id of the attempt."),
-            "day": ("DATE NOT NULL", "Announcement day the fetch was made for."),
+            "day": ("DATE NOT NULL", "Announcement day the fetch was made for; for a page of a backfill harvest, the first day of its window."),
             "source_id": ("VARCHAR NOT NULL", "Source id."),
             "source_kind": ("VARCHAR NOT NULL", "Source kind."),
             "url": ("VARCHAR NOT NULL", "URL fetched."),

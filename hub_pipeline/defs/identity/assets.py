@@ -1,7 +1,7 @@
 """Identity: decide which entries describe the same work before the SQL models group them."""
 
 
-from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from hub_pipeline.defs.ingest.assets import entries
@@ -19,6 +19,8 @@ from hub_pipeline.lib.identity_store import ensure_identity_tables, read_entries
     pool=WRITER_POOL,
     group_name="warehouse",
     kinds={"python", "duckdb"},
+    # Identity is resolved over all entries at once, so a range of days needs one run only.
+    backfill_policy=BackfillPolicy.single_run(),
 )
 def paper_identity(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:
     """Map every entry of every day to its work: shared identifiers first, then title and authors.

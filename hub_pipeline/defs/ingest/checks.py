@@ -59,5 +59,38 @@ def day_check_results(
     return states, results
 
 
+def window_check_results(
+    conn: duckdb.DuckDBPyConnection, days: list[date], sources: list[SourceConfig], raw_dir: Path
+) -> tuple[dict[str, Any], list[AssetCheckResult]]:
+    """Run the day checks for every day of a window and fold them into one result per check.
+
+    A check passes when it passes on every day; its metadata names the days that failed. The
+    state returned for metadata is the last day's.
+    """
+    per_day = [(day, *day_check_results(conn, day, sources, raw_dir)) for day in days]
+    if len(per_day) == 1:
+        return per_day[0][1], per_day[0][2]
+
+    folded = []
+    for index, first in enumerate(per_day[0][2]):
+        results = [(day, results[index]) for day, _, results in per_day]
+        failed = [(day, result) for day, result in results if not result.passed]
+        description = (
+            f"{failed[0][0]}: {failed[0][1].description}" + (f" (and {len(failed) - 1} more days)" if len(failed) > 1 else "")
+            if failed
+            else f"passed on all {len(results)} days"
+        )
+        folded.append(
+            AssetCheckResult(
+                check_name=first.check_name,
+                passed=not failed,
+                severity=first.severity,
+                description=description,
+                metadata={"days": len(results), "failed_days": MetadataValue.json([str(day) for day, _ in failed][:100])},
+            )
+        )
+    return per_day[-1][1], folded
+
+
 def _metadata_value(value: Any) -> Any:
     return MetadataValue.json(value) if isinstance(value, dict) else value

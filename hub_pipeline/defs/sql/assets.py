@@ -13,6 +13,7 @@ from dagster import (
     MaterializeResult,
     MetadataValue,
     asset,
+    BackfillPolicy,
 )
 from dagster_duckdb import DuckDBResource
 
@@ -75,6 +76,8 @@ def _model_asset(model: SqlModel, model_tables: set[str], sql_dir: Path) -> Asse
         deps=deps,
         description=model.description,
         partitions_def=daily_partitions,
+        # A model takes the whole window at once, so a backfill of a year is one run.
+        backfill_policy=BackfillPolicy.single_run(),
         pool=WRITER_POOL,
         group_name="warehouse",
         kinds={"sql", "duckdb"},

@@ -1,0 +1,211 @@
+"""Backfill about 300,000 OAI-PMH records from stored pages in one run, and compare parsers.
+
+    .venv/bin/python bench/backfill_oai.py [--replicas 24] [--fixtures ../shared/fixtures]
+
+The payloads are the 13 real OAI-PMH pages in the shared fixtures (the 2016 set=cs harvest's
+pages 1-11 and its final page 103, and one arXivRaw page), REPLICATED with shifted identifiers
+until they hold about 300,000 records, the size of a year of all of arXiv. Each copy renumbers
+its records (new-style ids in a month of its own), so every record is a distinct paper, and
+moves their submission dates into 2015 (month and day kept); titles, authors and abstracts are
+the real ones. The pages are written to a folder and backfilled by a
+file:// arxiv_oai source, so nothing touches the network.
+
+Part 1 times one ranged Dagster run (raw_payloads, entries, the SQL models) over every day the
+records fall on, in a fresh process, and reads its peak resident memory.
+Part 2 times parsers in this process on the same bytes (best of five):
+  - on the OAI pages: the bulk parser (lib/sources/oai.py, normalization included) and a bare
+    lxml iterparse pass that reads only each record's title;
+  - on the arXiv API Atom files of the fixtures: feedparser, the bulk API parser
+    (lib/sources/arxiv_api.py) and the bare pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CORPUS = "corpus/arxiv_oai_ListRecords_arXiv_set-cs_2016-03-09"
+# The copies' submission dates are moved into 2015 (month and day kept), so the records fall
+# on one year of announcement days, as a year of all of arXiv would.
+FIRST_DAY, LAST_DAY = "2015-01-01", "2015-12-31"
+
+
+def real_pages(fixtures: Path) -> list[Path]:
+    return (
+        [fixtures / "arxiv_oai/arxiv_oai_ListRecords_arXiv_set-cs_2016-03-09_page001_cursor0.xml"]
+        + [fixtures / CORPUS / f"page{number:03d}.xml" for number in range(2, 12)]
+        + [fixtures / "arxiv_oai/arxiv_oai_ListRecords_arXiv_set-cs_2016-03-09_page103_final_empty-token.xml"]
+        + [fixtures / "arxiv_oai/arxiv_oai_ListRecords_arXivRaw_2014-01-16_cursor46000_token496549-47001.xml"]
+    )
+
+
+# An identifier where it appears: the OAI header and the <id> of the metadata.
+_ID = re.compile(rb"(oai:arXiv\.org:|<id>)([^<\s]+)")
+# Submission dates: <created>2007-03-30</created> (arXiv) and <date>Wed, 23 Jan 2008 ...</date> (arXivRaw).
+_CREATED = re.compile(rb"<created>\d{4}-")
+_RAW_DATE = re.compile(rb"(<date>\w{3}, \d{1,2} \w{3} )\d{4}")
+
+
+def replicate(pages: list[Path], replicas: int, folder: Path) -> int:
+    """Write ``replicas`` copies of the pages with renumbered ids; return the record count."""
+    records = 0
+    for replica in range(replicas):
+        # Copy r lives in month 1501 + r (yymm), numbered 00001, 00002, ... across its pages.
+        year, month = 15 + replica // 12, 1 + replica % 12
+        prefix = f"{year:02d}{month:02d}".encode()
+        numbers: dict[bytes, bytes] = {}
+
+        def renumber(match: re.Match[bytes]) -> bytes:
+            old = match.group(2)
+            if old not in numbers:
+                numbers[old] = prefix + b"." + f"{len(numbers) + 1:05d}".encode()
+            return match.group(1) + numbers[old]
+
+        for index, page in enumerate(pages):
+            body = _ID.sub(renumber, page.read_bytes())
+            body = _RAW_DATE.sub(rb"\g<1>2015", _CREATED.sub(b"<created>2015-", body))
+            (folder / f"replica{replica:03d}-page{index:02d}.xml").write_bytes(body)
+        records += len(numbers)
+    return records
+
+
+def backfill_in_child(data_dir: Path, sources: Path, memory_limit: str) -> dict:
+    """One ranged run in a fresh process; returns its wall time, peak RSS and counts."""
+    code = f"""
+import json, resource, sys, time
+sys.path.insert(0, {str(REPO)!r})
+started = time.perf_counter()
+from dagster import DagsterInstance, materialize
+from dagster_duckdb import DuckDBResource
+from hub_pipeline.defs.identity.assets import paper_identity
+from hub_pipeline.defs.ingest.assets import entries, raw_payloads
+from hub_pipeline.defs.resources import HubSettings
+from hub_pipeline.defs.sql.assets import build_sql_assets
+import duckdb
+imported = time.perf_counter()
+resources = {{"duckdb": DuckDBResource(database={str(data_dir / 'warehouse.duckdb')!r}, connection_config={{"memory_limit": {memory_limit!r}}}),
+             "hub": HubSettings(data_dir={str(data_dir)!r}, sources_file={str(sources)!r})}}
+instance = DagsterInstance.ephemeral()
+result = materialize([raw_payloads, entries, paper_identity, *build_sql_assets()], resources=resources,
+                     instance=instance,
+                     tags={{"dagster/asset_partition_range_start": {FIRST_DAY!r}, "dagster/asset_partition_range_end": {LAST_DAY!r}}})
+finished = time.perf_counter()
+with duckdb.connect({str(data_dir / 'warehouse.duckdb')!r}, read_only=True) as conn:
+    counts = {{table: conn.execute(f"SELECT count(*) FROM {{table}}").fetchone()[0]
+              for table in ("raw.entries", "main.papers", "main.paper_listings", "main.fetch_log")}}
+    days = conn.execute("SELECT count(*) FILTER (WHERE items > 0), count(*) FROM main.fetch_log").fetchone()
+steps = {{stat.step_key: round(stat.end_time - stat.start_time, 1) for stat in instance.get_run_step_stats(result.run_id)}}
+print(json.dumps({{"steps": steps, "success": result.success, "seconds": finished - started, "import_seconds": imported - started,
+                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "max_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "counts": counts,
+                  "days_with_entries": days[0], "days": days[1]}}))
+"""
+    env = dict(os.environ, HUB_DATA_DIR=str(data_dir), PYTHONWARNINGS="ignore")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
+    if completed.returncode != 0:
+        sys.stderr.write(completed.stderr[-5000:])
+        raise SystemExit("the backfill run failed")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def best_rate(function, bodies: list[bytes], repeat: int = 5) -> tuple[float, int]:
+    best = float("inf")
+    count = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        count = sum(function(body) for body in bodies)
+        best = min(best, time.perf_counter() - started)
+    return count / best, count
+
+
+def bare_titles(tag: str):
+    from lxml import etree
+
+    def run(body: bytes) -> int:
+        count = 0
+        for _, element in etree.iterparse(io.BytesIO(body), events=("end",), tag=tag, resolve_entities=False, no_network=True, huge_tree=True):
+            count += element.text is not None
+            element.clear()
+        return count
+
+    return run
+
+
+def parsers(fixtures: Path, oai_bodies: list[bytes]) -> dict:
+    import feedparser
+
+    from hub_pipeline.lib.sources.arxiv_api import parse_arxiv_api_page
+    from hub_pipeline.lib.sources.common import unwrap_recorded
+    from hub_pipeline.lib.sources.oai import parse_oai_page
+
+    results = {}
+    results["oai_bulk"] = best_rate(lambda body: len(parse_oai_page(body, "bench").entries), oai_bodies)
+    # Titles of the arXiv format and of arXivRaw: any element named title in either namespace.
+    bare_arxiv = bare_titles("{http://arxiv.org/OAI/arXiv/}title")
+    bare_raw = bare_titles("{http://arxiv.org/OAI/arXivRaw/}title")
+    results["oai_bare"] = best_rate(lambda body: bare_arxiv(body) + bare_raw(body), oai_bodies)
+
+    api_bodies = [unwrap_recorded(path.read_bytes())[0] for path in sorted((fixtures / "arxiv_api").iterdir())]
+    results["api_feedparser"] = best_rate(lambda body: len(feedparser.parse(body).entries), api_bodies)
+    results["api_bulk"] = best_rate(lambda body: len(parse_arxiv_api_page(body, "bench").entries), api_bodies)
+    # The entry titles only (the feed's own <title> is not an entry).
+    atom_title = bare_titles("{http://www.w3.org/2005/Atom}entry")
+    results["api_bare"] = best_rate(lambda body: atom_title(body), api_bodies)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--replicas", type=int, default=24)
+    parser.add_argument("--duckdb-memory-limit", default="512MB", help="DuckDB's memory_limit for the run's connections")
+    parser.add_argument("--fixtures", type=Path, default=Path(os.environ.get("HUB_FIXTURES_DIR") or REPO.parent / "shared" / "fixtures"))
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="hub-bench-backfill-") as folder:
+        root = Path(folder)
+        pages_dir = root / "replicated-oai-pages"
+        pages_dir.mkdir()
+        pages = real_pages(args.fixtures)
+        records = replicate(pages, args.replicas, pages_dir)
+        size = sum(path.stat().st_size for path in pages_dir.iterdir())
+        print(f"payloads: {len(pages)} real OAI-PMH pages x {args.replicas} replicas (REPLICATED, ids shifted) = "
+              f"{len(list(pages_dir.iterdir()))} pages, {records} records, {size / 1e6:.0f} MB")
+        sources = root / "sources.yaml"
+        sources.write_text(
+            "fetch: {contact_email: bench@example.org}\n"
+            f"sources:\n  - {{id: arxiv-oai-replicated, kind: arxiv_oai, set: cs, url: '{pages_dir.as_uri()}'}}\n"
+        )
+
+        run = backfill_in_child(root / "data", sources, args.duckdb_memory_limit)
+        print(f"backfill {FIRST_DAY}..{LAST_DAY} in one run: {run['seconds']:.1f} s "
+              f"(of which imports {run['import_seconds']:.1f} s), peak RSS {run['max_rss_mb']:.0f} MB "
+              f"(largest parser worker {run['max_rss_worker_mb']:.0f} MB), success {run['success']}")
+        print(f"  step seconds: {run['steps']}")
+        print(f"  rows: {run['counts']}; days with entries {run['days_with_entries']} of {run['days']}")
+
+        oai_bodies = [path.read_bytes() for path in pages]
+        rates = parsers(args.fixtures, oai_bodies)
+        for name, (rate, count) in rates.items():
+            print(f"  {name:15s} {rate:10,.0f} entries/s ({count} entries per pass)")
+        print(f"  OAI: bulk / bare = {rates['oai_bulk'][0] / rates['oai_bare'][0]:.2f}")
+        print(f"  API: bulk / feedparser = {rates['api_bulk'][0] / rates['api_feedparser'][0]:.1f}x, "
+              f"bulk / bare = {rates['api_bulk'][0] / rates['api_bare'][0]:.2f}")
+        print(f"  OAI bulk / API feedparser = {rates['oai_bulk'][0] / rates['api_feedparser'][0]:.1f}x")
+        print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
+        print(f"bench process peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
