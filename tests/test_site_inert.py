@@ -116,6 +116,7 @@ def test_every_page_inert_in_chromium(hostile_site):
     pages = sorted(site_dir.rglob("*.html"))
     feeds = sorted([*site_dir.rglob("*.atom"), *site_dir.rglob("*.xml")])
     assert len(pages) == 5  # the site index, and an index and a day page per radar
+    assert len(feeds) == 2  # an Atom feed per radar
     loaded = 0
     for page in [*pages, *feeds]:
         original = page.read_text(encoding="utf-8")
