@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
@@ -42,10 +43,13 @@ def prepare_instance(data_dir: Path) -> Path:
 
 
 def _parse_day(text: str) -> date:
+    # date.fromisoformat also takes 20250320 and week dates; the commands document YYYY-MM-DD only.
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD")
     try:
         return date.fromisoformat(text)
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD") from error
+        raise argparse.ArgumentTypeError(f"invalid date {text!r}: no such calendar day ({error})") from error
 
 
 def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
@@ -195,6 +199,13 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
                     if not run.success:
                         print(f"error: radar matches, briefings or site for {day} failed (run id {run.run_id})", file=sys.stderr)
                         return 1
+                # The backfill run published its copy before these runs; refresh it once more
+                # so the analysts' copy holds the briefings too.
+                publish = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() == "published_warehouse"]
+                run = daily.execute_in_process(instance=instance, partition_key=last.isoformat(), asset_selection=publish, raise_on_error=False)
+                if not run.success:
+                    print(f"error: publishing the analysts' copy failed (run id {run.run_id})", file=sys.stderr)
+                    return 1
     finally:
         backfill_lib.set_progress(None)
     print(f"Warehouse: {warehouse_path(data_dir)}")

@@ -1,17 +1,23 @@
 """The one Definitions object of AcademicHub."""
 
-from dagster import Definitions
+import warnings
 
-from hub_pipeline.defs.briefings.assets import briefings
-from hub_pipeline.defs.identity.assets import paper_identity
-from hub_pipeline.defs.ingest.assets import entries, raw_payloads
-from hub_pipeline.defs.jobs import backfill_job, choose_executor, daily_job, daily_schedule
-from hub_pipeline.defs.radars.assets import radar_matches
-from hub_pipeline.defs.resources import default_resources
-from hub_pipeline.defs.publish.assets import briefing_feeds, deliveries
-from hub_pipeline.defs.publish.snapshot import published_warehouse
-from hub_pipeline.defs.site.assets import site
-from hub_pipeline.defs.sql.assets import build_sql_assets
+from dagster import BetaWarning, Definitions
+
+# backfill_policy, which the assets use so a backfill of a year is one run, is marked beta in
+# Dagster 1.13 and warns once per asset at every start; the warning says nothing to act on.
+warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
+
+from hub_pipeline.defs.briefings.assets import briefings  # noqa: E402
+from hub_pipeline.defs.identity.assets import paper_identity  # noqa: E402
+from hub_pipeline.defs.ingest.assets import entries, raw_payloads  # noqa: E402
+from hub_pipeline.defs.jobs import backfill_job, choose_executor, daily_job, daily_schedule  # noqa: E402
+from hub_pipeline.defs.radars.assets import radar_matches  # noqa: E402
+from hub_pipeline.defs.resources import default_resources  # noqa: E402
+from hub_pipeline.defs.publish.assets import briefing_feeds, deliveries  # noqa: E402
+from hub_pipeline.defs.publish.snapshot import published_warehouse  # noqa: E402
+from hub_pipeline.defs.site.assets import site  # noqa: E402
+from hub_pipeline.defs.sql.assets import build_sql_assets  # noqa: E402
 
 ALL_ASSETS = [
     raw_payloads,

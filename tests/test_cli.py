@@ -46,3 +46,15 @@ def test_all_sources_failing_exits_nonzero(tmp_path):
     assert "source_error" in completed.stdout
     # The run is recorded in the instance under the data folder, where `make dev` looks.
     assert (tmp_path / "data" / "dagster" / "dagster.yaml").is_file()
+
+
+def test_impossible_day_named(tmp_path):
+    completed = run_cli(tmp_path, "--date", "2025-02-30")
+    assert completed.returncode == 2
+    assert "no such calendar day" in completed.stderr
+
+
+def test_compact_date_rejected(tmp_path):
+    completed = run_cli(tmp_path, "--date", "20250320")
+    assert completed.returncode == 2
+    assert "use YYYY-MM-DD" in completed.stderr

@@ -236,3 +236,19 @@ def test_sql_assets_report_counts(first_run):
     assert metadata["papers"]["updated_papers"].value == 0
     assert metadata["entries"]["entries"].value == 352
     assert metadata["briefings"]["briefings"].value == 6
+
+
+def test_other_radars_file_keeps_rows_of_unknown_radars(first_run, tmp_path):
+    data_dir, sources_file, _ = first_run
+    before = snapshot(data_dir / "warehouse.duckdb")
+    radars = tmp_path / "radars.yaml"
+    radars.write_text("radars:\n  - {id: arabic-llm, name: Arabic LLMs, language: en, query: 'ti:Arabic'}\n", encoding="utf-8")
+
+    assert run_day(data_dir, DAY, sources_file, radars).success
+
+    after = snapshot(data_dir / "warehouse.duckdb")
+    assert before["radar_matches"]
+    assert all(row in after["radar_matches"] for row in before["radar_matches"])
+    assert {row[0] for row in after["briefings"]} == {row[0] for row in before["briefings"]} | {"arabic-llm"}
+    # Put the shipped radars back, so later tests of this module see the day as it was.
+    assert run_day(data_dir, DAY, sources_file).success

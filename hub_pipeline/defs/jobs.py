@@ -43,7 +43,8 @@ daily_job = define_asset_job(
 
 backfill_job = define_asset_job(
     name="backfill_job",
-    selection=AssetSelection.groups("ingest", "warehouse"),
+    # The published copy closes the run, so analysts see the backfilled days.
+    selection=AssetSelection.groups("ingest", "warehouse") | AssetSelection.assets("published_warehouse"),
     executor_def=choose_executor(),
     description="Fetch and parse a range of days and rebuild the warehouse models over it, in one run.",
 )

@@ -113,7 +113,8 @@ def briefings(
             )
 
         frame = pl.DataFrame(rows, schema=BRIEFING_SCHEMA)
-        replace_rows(conn, "main.briefings", frame.to_arrow(), "day = ?", [day])
+        # As for radar_matches: only the configured radars' briefings are replaced.
+        replace_rows(conn, "main.briefings", frame.to_arrow(), "day = ? AND list_contains(?, radar_id)", [day, [r.id for r in radars]])
         # Every day stored, not only this one, so a row written by an older version is caught too.
         ungrounded = conn.execute(
             "SELECT radar_id || ' ' || day FROM main.briefings WHERE NOT list_has_all(input_ids, cited_ids) ORDER BY ALL"

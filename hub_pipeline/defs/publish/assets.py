@@ -138,7 +138,9 @@ def deliveries(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubS
                 )
 
         frame = pl.DataFrame(rows, schema=DELIVERY_SCHEMA)
-        replace_rows(conn, "main.deliveries", frame.to_arrow(), "day = ?", [day])
+        # Only these radars' rows are replaced: the rows of other radars record what was sent
+        # to them, and losing those would send the same briefing again.
+        replace_rows(conn, "main.deliveries", frame.to_arrow(), "day = ? AND list_contains(?, radar_id)", [day, [r.id for r in radars]])
 
     failed = {f"{row['radar_id']} {row['channel']} {row['target']}": row["detail"] for row in rows if row["status"] == "failed"}
     return MaterializeResult(

@@ -1,7 +1,7 @@
 """The analysts' copy of the warehouse, refreshed at the end of every successful run."""
 
 
-from dagster import AssetExecutionContext, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from hub_pipeline.defs.partitions import daily_partitions
@@ -19,6 +19,8 @@ from hub_pipeline.lib.publish import published_path, publish_snapshot, remove_le
     pool=WRITER_POOL,
     group_name="publish",
     kinds={"duckdb"},
+    # One copy per run, whatever the number of days the run covers.
+    backfill_policy=BackfillPolicy.single_run(),
 )
 def published_warehouse(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
     """Copy the whole warehouse to data/published/warehouse.duckdb and swap it in atomically.
@@ -33,7 +35,7 @@ def published_warehouse(context: AssetExecutionContext, duckdb: DuckDBResource, 
         copy = publish_snapshot(conn, target)
 
     context.log.info(
-        f"{context.partition_key}: published {target} ({copy.bytes} bytes, {sum(copy.tables.values())} public rows)"
+        f"{_window_label(context)}: published {target} ({copy.bytes} bytes, {sum(copy.tables.values())} public rows)"
         + (f"; removed {removed} leftover temporary copies" if removed else "")
     )
     return MaterializeResult(
@@ -45,3 +47,9 @@ def published_warehouse(context: AssetExecutionContext, duckdb: DuckDBResource, 
             **{f"rows_{name}": rows for name, rows in copy.tables.items()},
         }
     )
+
+
+def _window_label(context: AssetExecutionContext) -> str:
+    """Name the run's day, or its first and last day when a backfill covers a range."""
+    keys = context.partition_keys
+    return keys[0] if len(keys) == 1 else f"{keys[0]}..{keys[-1]}"

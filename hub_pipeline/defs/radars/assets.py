@@ -54,7 +54,9 @@ def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: H
             )
 
         frame = pl.DataFrame(rows, schema=MATCH_SCHEMA)
-        replace_rows(conn, "main.radar_matches", frame.to_arrow(), "day = ?", [day])
+        # Only the configured radars' rows are replaced, so a run with another radars file
+        # leaves the rows of radars it does not know alone.
+        replace_rows(conn, "main.radar_matches", frame.to_arrow(), "day = ? AND list_contains(?, radar_id)", [day, [r.id for r in radars]])
 
     metadata: dict[str, object] = {
         "candidates": candidates.height,
