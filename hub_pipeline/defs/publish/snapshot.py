@@ -1,7 +1,7 @@
 """The analysts' copy of the warehouse, refreshed at the end of every successful run."""
 
 
-from dagster import AssetExecutionContext, BackfillPolicy, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from hub_pipeline.defs.partitions import daily_partitions
@@ -13,8 +13,9 @@ from hub_pipeline.lib.publish import published_path, publish_snapshot, remove_le
 
 
 @asset(
-    # Last in the graph, so the copy holds everything the run wrote.
-    deps=[site, briefing_feeds, deliveries],
+    # Last in the graph, so the copy holds everything the run wrote. The public models are
+    # named too, so a backfill run, which has no site step, still publishes after them.
+    deps=[site, briefing_feeds, deliveries, AssetKey("papers"), AssetKey("paper_listings"), AssetKey("paper_links")],
     partitions_def=daily_partitions,
     pool=WRITER_POOL,
     group_name="publish",
