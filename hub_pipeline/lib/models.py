@@ -134,6 +134,7 @@ class Briefing:
     tokens_out: int = 0
     error: str | None = None  # why an LLM briefing failed and the offline writer took over
     created_at: datetime | None = None
+    radar_name: str = ""  # the radar's name, for headings; empty falls back to radar_id
     # Papers from different fields linked by a shared method or question.
     cross_domain: list[BriefingTheme] = field(default_factory=list)
     # One note per paper that is a new version of a work the radar reported before.

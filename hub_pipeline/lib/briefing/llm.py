@@ -230,6 +230,7 @@ class LLMWriter:
         )
         return Briefing(
             radar_id=radar.radar_id,
+            radar_name=radar.name,
             day=day,
             language=radar.language,
             generator=GENERATOR,

@@ -61,6 +61,7 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
 
     return Briefing(
         radar_id=radar.radar_id,
+        radar_name=radar.name,
         day=day,
         language=language,
         generator=GENERATOR,

@@ -38,7 +38,7 @@ def to_markdown(briefing: Briefing, papers: list[BriefingPaper]) -> str:
             also_cited.append(paper_id)
 
     lines = [
-        "# " + text(language, "md_title", radar_id=_escape(briefing.radar_id), day=briefing.day.isoformat()),
+        "# " + text(language, "md_title", radar_id=_escape(briefing.radar_name or briefing.radar_id), day=briefing.day.isoformat()),
         "",
         _escape(briefing.headline),
         "",
