@@ -296,12 +296,13 @@ def _why(language: Language, paper: BriefingPaper) -> str:
 
     sentences = [first_sentence(paper.abstract, WHY_SENTENCE_CHARS)]
     if paper.reasons:
-        reasons = text(language, "title_separator").join(_localize_reason(language, r) for r in paper.reasons)
+        reasons = text(language, "title_separator").join(localize_reason(language, r) for r in paper.reasons)
         sentences.append(text(language, "reasons", reasons=reasons))
     return marker + " ".join(sentence for sentence in sentences if sentence)
 
 
-def _localize_reason(language: Language, reason: str) -> str:
+def localize_reason(language: Language, reason: str) -> str:
+    """Word a match reason such as 'title: "diffusion"' with the field's name in ``language``."""
     match = _REASON.match(reason)
     if match is None:
         return reason

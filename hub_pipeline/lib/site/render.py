@@ -20,6 +20,7 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template
 from markupsafe import Markup
 
+from hub_pipeline.lib.briefing.offline import localize_reason
 from hub_pipeline.lib.day_state import SourceState, no_announcement_cause
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 from hub_pipeline.lib.site.briefing_html import render_briefing_markdown, safe_link
@@ -161,7 +162,7 @@ def _paper_views(page: RadarDayPage) -> list[_PaperView]:
                 authors=authors,
                 authors_more=authors_more,
                 abstract=clean_abstract(paper.abstract),
-                reasons=[_collapse(reason) for reason in paper.reasons if _collapse(reason)],
+                reasons=[localize_reason(page.radar.language, _collapse(reason)) for reason in paper.reasons if _collapse(reason)],
                 is_update=paper.is_update,
                 version=paper.version,
                 published_label=_published_label(paper, text),

@@ -42,7 +42,7 @@ INTERFACE_TEXT: dict[str, dict[str, str]] = {
         "published_in": "已正式发表于 {journal}",
         "published": "已正式发表",
         "label_separator": ":",
-        "list_separator": ";",
+        "list_separator": "；",
         "home": "首页",
         "generated_at": "页面生成于 {time}",
         "footer_rights": "标题与摘要来自各文献来源,版权归原作者所有。",
