@@ -52,13 +52,19 @@ def _parse_day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: no such calendar day ({error})") from error
 
 
-def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
+def _use_config_files(sources: Path | None, radars: Path | None) -> tuple[Path, Path]:
+    """Export the chosen config files for the assets' resources and return both paths."""
     if sources:
         os.environ["HUB_SOURCES_FILE"] = str(sources.resolve())
     if radars:
         os.environ["HUB_RADARS_FILE"] = str(radars.resolve())
     sources_path = Path(os.environ.get("HUB_SOURCES_FILE") or "config/sources.yaml")
     radars_path = Path(os.environ.get("HUB_RADARS_FILE") or "config/radars.yaml")
+    return sources_path, radars_path
+
+
+def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
+    sources_path, radars_path = _use_config_files(sources, radars)
     try:
         source_count = len(load_sources(sources_path).sources)
         radar_count = len(load_radars(radars_path).radars)
@@ -143,11 +149,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     if last < first:
         print(f"error: --to {last} is before --from {first}", file=sys.stderr)
         return 2
-    if sources:
-        os.environ["HUB_SOURCES_FILE"] = str(sources.resolve())
-    if radars:
-        os.environ["HUB_RADARS_FILE"] = str(radars.resolve())
-    sources_path = Path(os.environ.get("HUB_SOURCES_FILE") or "config/sources.yaml")
+    sources_path, _ = _use_config_files(sources, radars)
     try:
         config = load_sources(sources_path)
     except ConfigError as error:
@@ -200,7 +202,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
                         print(f"error: radar matches, briefings or site for {day} failed (run id {run.run_id})", file=sys.stderr)
                         return 1
                 # The backfill run published its copy before these runs; refresh it once more
-                # so the analysts' copy holds the briefings too.
+                # so the analysts' copy contains the briefings too.
                 publish = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() == "published_warehouse"]
                 run = daily.execute_in_process(instance=instance, partition_key=last.isoformat(), asset_selection=publish, raise_on_error=False)
                 if not run.success:

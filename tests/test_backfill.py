@@ -286,7 +286,7 @@ def test_cli_backfill_prints_days_and_resumes(tmp_path, oai_sources):
     assert first.returncode == 0, first.stderr[-2000:]
     assert "2007-04-02        3 entries  1 sources loaded" in first.stdout
     assert "days settled: 100%" in first.stderr
-    # The run ends by publishing the analysts' copy, which then holds the backfilled days.
+    # The run ends by publishing the analysts' copy, which then contains the backfilled days.
     with duckdb.connect(str(tmp_path / "data" / "published" / "warehouse.duckdb"), read_only=True) as conn:
         published_days = conn.execute("SELECT count(DISTINCT announced_day) FROM paper_listings").fetchone()[0]
     assert published_days > 0

@@ -51,13 +51,13 @@ def test_no_secret_in_any_output(tmp_path, fixtures):
     ]
     logins = []
 
-    def refuse_login(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
-        # The server sees the password and refuses it, so the delivery fails with the
+    def reject_login(server, session, envelope, mechanism, auth_data):  # noqa: ANN001
+        # The server receives the password and rejects it, so the delivery fails with the
         # server's error, which must reach the deliveries table without the password.
         logins.append(auth_data.password)
         return AuthResult(success=False, handled=False)
 
-    with serve_openai_stub(replies) as stub, smtp_server(authenticator=refuse_login, auth_require_tls=False) as (inbox, port):
+    with serve_openai_stub(replies) as stub, smtp_server(authenticator=reject_login, auth_require_tls=False) as (inbox, port):
         env = {
             **os.environ,
             "HUB_DATA_DIR": str(data_dir),

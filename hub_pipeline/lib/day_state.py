@@ -224,7 +224,7 @@ def check_expected_counts(conn: duckdb.DuckDBPyConnection, day: date, raw_dir: P
     short = []
     for source_id, digest, observed in rows:
         if not digest:
-            # A backfill harvest spreads many pages over many days, so no single payload holds
+            # A backfill harvest spreads many pages over many days, so no single payload gives
             # a day's expected count; the harvest's own page count is in raw.harvest_pages.
             continue
         expected = count_payload_items(read_payload(raw_dir, digest))

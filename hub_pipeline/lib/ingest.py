@@ -97,7 +97,7 @@ ENTRY_SCHEMA = {
 
 _RSS_KINDS = {"arxiv_rss", "biorxiv_rss", "rss"}
 # Hosts fetched at once. The sources of one host are fetched one after another, so a host
-# never sees more than one request at a time from a run.
+# gets at most one request at a time from a run.
 FETCH_THREADS = 4
 _GOOD = "loaded"
 
@@ -111,7 +111,7 @@ def count_by(rows: list[Row], key: str) -> dict[str, int]:
 def rss_can_answer(day: date, now: datetime | None = None) -> bool:
     """Return whether a live RSS feed fetched now can stand for ``day``.
 
-    RSS feeds show only their current items, so a fetch made today tells nothing about a
+    RSS feeds show only their current items, so a fetch made today shows nothing of a
     day before the latest arXiv mailing (or before yesterday, for the journal feeds).
     """
     current = now or datetime.now(timezone.utc)
@@ -347,7 +347,7 @@ def _settle_source(
 
     if current and current["outcome"] == _GOOD and row["outcome"] != _GOOD:
         # A failed or empty re-fetch never replaces a day that loaded well: keep its rows and
-        # say what happened to the later attempt.
+        # record what happened to the later attempt.
         kept = dict(current)
         note = f"kept the payload fetched at {current['fetched_at']:%Y-%m-%d %H:%M} UTC; a later attempt ended in {row['outcome']}: {row['reason']}"
         kept["reason"] = note

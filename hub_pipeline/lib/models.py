@@ -19,7 +19,7 @@ FetchOutcome = Literal[
     "no_announcement",  # the source made no announcement that day (weekend, holiday, empty feed)
     "unchanged",  # HTTP 304, or the same bytes as the previous day's payload
     "stale",  # the feed still shows an earlier day's announcement
-    "skipped",  # the source cannot answer for this day (an RSS feed asked for a past day)
+    "skipped",  # the source has no data for this day (an RSS feed requested for a past day)
     "source_error",  # network failure, HTTP error, or a body that is not a feed
     "parse_error",  # the body looked like a feed but could not be parsed
 ]

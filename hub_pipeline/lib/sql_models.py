@@ -35,6 +35,8 @@ import duckdb
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from hub_pipeline.lib.warehouse import quote_literal
+
 from hub_pipeline.lib.pause import pause_point
 
 PUBLIC_FOLDER = "marts"
@@ -187,7 +189,7 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: 
 
 def _comment(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
     kind = "VIEW" if model.materialized == "view" else "TABLE"
-    conn.execute(f"COMMENT ON {kind} {model.table} IS {_quote(model.description)}")
+    conn.execute(f"COMMENT ON {kind} {model.table} IS {quote_literal(model.description)}")
     actual = {row[0] for row in conn.execute(f"DESCRIBE {model.table}").fetchall()}
     undocumented = set(model.columns) - actual
     if undocumented:
@@ -195,11 +197,7 @@ def _comment(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> None:
             f"{model.path}: the header documents columns the query does not produce: {sorted(undocumented)}"
         )
     for column, text in model.columns.items():
-        conn.execute(f"COMMENT ON COLUMN {model.table}.{column} IS {_quote(text)}")
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+        conn.execute(f"COMMENT ON COLUMN {model.table}.{column} IS {quote_literal(text)}")
 
 
 def compute_metrics(

@@ -193,12 +193,13 @@ def create_table(
     for column, (sql_type, _) in columns.items():
         if column not in present:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type.replace(' NOT NULL', '')}")
-    conn.execute(f"COMMENT ON TABLE {table} IS {_quote(description)}")
+    conn.execute(f"COMMENT ON TABLE {table} IS {quote_literal(description)}")
     for column, (_, comment) in columns.items():
-        conn.execute(f"COMMENT ON COLUMN {table}.{column} IS {_quote(comment)}")
+        conn.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(comment)}")
 
 
-def _quote(text: str) -> str:
+def quote_literal(text: str) -> str:
+    """Return ``text`` as a SQL string literal, for statements that take no parameters (COMMENT ON)."""
     return "'" + text.replace("'", "''") + "'"
 
 

@@ -13,7 +13,7 @@ from hub_pipeline.lib.publish import published_path, publish_snapshot, remove_le
 
 
 @asset(
-    # Last in the graph, so the copy holds everything the run wrote. The public models are
+    # Last in the graph, so the copy contains everything the run wrote. The public models are
     # named too, so a backfill run, which has no site step, still publishes after them.
     deps=[site, briefing_feeds, deliveries, AssetKey("papers"), AssetKey("paper_listings"), AssetKey("paper_links")],
     partitions_def=daily_partitions,

@@ -84,7 +84,7 @@ def has_update(paper: BriefingPaper) -> bool:
 
 
 def update_note(language: Language, paper: BriefingPaper) -> str:
-    """Return the note that says a paper is a new version, or where its preprint was published."""
+    """Return the note that marks a paper as a new version, or where its preprint was published."""
     notes = []
     if paper.is_update and paper.version is not None:
         notes.append(text(language, "update_note", version=paper.version))
@@ -125,16 +125,22 @@ def _headline(language: Language, radar_name: str, ranked: list[BriefingPaper]) 
     return ("" if language == "zh-CN" else " ").join(sentences)
 
 
-def _themes(language: Language, ranked: list[BriefingPaper]) -> list[BriefingTheme]:
-    """Group papers by shared terms, best-covered terms first, at most MAX_THEMES groups."""
-    if len(ranked) < 2:
-        return []
-
+def _term_index(ranked: list[BriefingPaper]) -> tuple[dict[str, DocumentTerms], dict[str, list[str]]]:
+    """Return each paper's extracted terms, and for each term the papers that use it, in rank order."""
     documents = {paper.paper_id: extract_terms(paper.title, paper.abstract) for paper in ranked}
     term_papers: dict[str, list[str]] = {}
     for paper in ranked:
         for term in sorted(documents[paper.paper_id].terms):
             term_papers.setdefault(term, []).append(paper.paper_id)
+    return documents, term_papers
+
+
+def _themes(language: Language, ranked: list[BriefingPaper]) -> list[BriefingTheme]:
+    """Group papers by shared terms, best-covered terms first, at most MAX_THEMES groups."""
+    if len(ranked) < 2:
+        return []
+
+    documents, term_papers = _term_index(ranked)
 
     reason_papers, reason_display = _reason_terms(ranked)
     for term, ids in reason_papers.items():
@@ -190,11 +196,7 @@ def _cross_domain(language: Language, ranked: list[BriefingPaper]) -> list[Brief
     if len(set(fields.values())) < 2:
         return []
 
-    documents = {paper.paper_id: extract_terms(paper.title, paper.abstract) for paper in ranked}
-    term_papers: dict[str, list[str]] = {}
-    for paper in ranked:
-        for term in sorted(documents[paper.paper_id].terms):
-            term_papers.setdefault(term, []).append(paper.paper_id)
+    documents, term_papers = _term_index(ranked)
 
     candidates = []
     for term, ids in term_papers.items():

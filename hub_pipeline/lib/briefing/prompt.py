@@ -105,34 +105,30 @@ def build_combine_messages(
     lines += [f"Batch briefings ({len(partials)}):", PARTIALS_START]
     lines += [_as_data(json.dumps(partial, ensure_ascii=False)) for partial in partials]
     lines += [PARTIALS_END, f"Paper index ({len(papers)}, best match first):", PAPERS_START]
-    for paper in papers:
-        record = {
-            "id": paper.paper_id,
-            "title": _as_data(paper.title),
-            "categories": paper.categories,
-            "source": paper.source_label,
-            "new_version": paper.is_update,
-        }
-        if paper.published_journal:
-            record["published_in"] = _as_data(paper.published_journal)
-        lines.append(json.dumps(record, ensure_ascii=False))
+    lines += [json.dumps(_paper_record(paper), ensure_ascii=False) for paper in papers]
     lines.append(PAPERS_END)
     return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(lines)}]
 
 
 def paper_line(paper: BriefingPaper) -> str:
     """Return one paper as a JSON line of the data block; json.dumps keeps it on one line."""
-    record = {
+    record = _paper_record(paper)
+    record["abstract"] = _as_data(shorten(clean_abstract(paper.abstract), ABSTRACT_CHARS))
+    return json.dumps(record, ensure_ascii=False)
+
+
+def _paper_record(paper: BriefingPaper) -> dict[str, object]:
+    """Return the fields the model sees of every paper, the abstract aside."""
+    record: dict[str, object] = {
         "id": paper.paper_id,
         "title": _as_data(paper.title),
         "categories": paper.categories,
         "source": paper.source_label,
         "new_version": paper.is_update,
-        "abstract": _as_data(shorten(clean_abstract(paper.abstract), ABSTRACT_CHARS)),
     }
     if paper.published_journal:
         record["published_in"] = _as_data(paper.published_journal)
-    return json.dumps(record, ensure_ascii=False)
+    return record
 
 
 def split_batches(radar: RadarInfo, day: date, ranked: list[BriefingPaper], max_input_tokens: int) -> list[list[BriefingPaper]]:
