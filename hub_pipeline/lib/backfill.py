@@ -43,13 +43,13 @@ from hub_pipeline.lib.calendar import is_announcement_day, no_announcement_reaso
 from hub_pipeline.lib.config import HISTORY_KINDS, SourceConfig
 from hub_pipeline.lib.fetching import FetchSettings, fetch
 from hub_pipeline.lib.ingest import ATTEMPT_SCHEMA, ENTRY_SCHEMA, FETCH_LOG_SCHEMA, source_label
-from hub_pipeline.lib.models import Entry
 from hub_pipeline.lib.rawstore import read_payload, store_payload
-from hub_pipeline.lib.sources.arxiv_api import parse_arxiv_api_page
+from hub_pipeline.lib.sources.arxiv_api import parse_arxiv_api_page, parse_arxiv_api_pages
 from hub_pipeline.lib.sources.biorxiv_api import parse_biorxiv_page
+from hub_pipeline.lib.sources.columns import PAGE_SCHEMA
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError
 from hub_pipeline.lib.sources.crossref import parse_crossref_page
-from hub_pipeline.lib.sources.oai import parse_oai_page
+from hub_pipeline.lib.sources.oai import parse_oai_page, parse_oai_pages
 
 Row = dict[str, Any]
 Progress = Callable[[str, int], None]  # (stage, amount): "page" per page stored, "day" per day settled
@@ -62,6 +62,10 @@ PARSERS: dict[str, Callable[..., HistoryPage]] = {
     "biorxiv_api": parse_biorxiv_page,
     "crossref": parse_crossref_page,
 }
+# Parsers that read several pages into one frame, normalizing them together.
+BATCH_PARSERS: dict[str, Callable[..., pl.DataFrame]] = {"arxiv_oai": parse_oai_pages, "arxiv_api": parse_arxiv_api_pages}
+# Pages parsed together by one worker task: about 8,000 OAI-PMH records or 1,600 API entries.
+BATCH_PAGES = 8
 # Seconds between requests unless the source sets delay_s. arXiv requests 3 s on its API and
 # a pause on OAI-PMH, and bioRxiv and Crossref request moderate rates.
 DEFAULT_DELAY_S = {"arxiv_oai": 3.0, "arxiv_api": 3.0, "biorxiv_api": 1.0, "crossref": 1.0}
@@ -268,16 +272,16 @@ def _page_urls(source: SourceConfig, start: date, end: date, contact_email: str)
             params = {"search_query": query, "start": offset, "max_results": size, "sortBy": "submittedDate", "sortOrder": "ascending"}
             body = yield f"{source.url}?{urlencode(params)}"
             page = parse_arxiv_api_page(body, source.id)
-            offset += len(page.entries)
-            if not page.entries or page.total is None or offset >= page.total:
+            offset += len(page)
+            if not len(page) or page.total is None or offset >= page.total:
                 return
     elif kind == "biorxiv_api":
         cursor = 0
         while True:
             body = yield f"{source.url.rstrip('/')}/{start}/{last}/{cursor}"
             page = parse_biorxiv_page(body, source.id)
-            cursor += len(page.entries)
-            if not page.entries or page.total is None or cursor >= page.total:
+            cursor += len(page)
+            if not len(page) or page.total is None or cursor >= page.total:
                 return
     elif kind == "crossref":
         size = source.page_size or DEFAULT_PAGE_SIZE[kind]
@@ -289,7 +293,7 @@ def _page_urls(source: SourceConfig, start: date, end: date, contact_email: str)
                 params["mailto"] = contact_email  # Crossref's polite pool
             body = yield f"{source.url}?{urlencode(params)}"
             page = parse_crossref_page(body, source.id)
-            if not page.entries or not page.next_token:
+            if not len(page) or not page.next_token:
                 return
             cursor = page.next_token
     else:
@@ -376,11 +380,12 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
     outside = undated = 0
 
     with tempfile.TemporaryDirectory(dir=raw_dir.parent, prefix=".backfill-") as spool_dir:
-        jobs = [(source, raw_dir, digest, index, wanted, Path(spool_dir) / f"page-{index:06d}.parquet") for index, digest in enumerate(pages)]
+        batches = [pages[start : start + BATCH_PAGES] for start in range(0, len(pages), BATCH_PAGES)]
+        jobs = [(source, raw_dir, digests, index, wanted, Path(spool_dir) / f"batch-{index:06d}.parquet") for index, digests in enumerate(batches)]
         offsets = []
         spooled = 0
         position = 0
-        for result in _map_pages(jobs):
+        for result in _map_batches(jobs):
             if result.error:
                 reason = f"{result.error} (stored page {result.digest[:12]} of harvest {window_start}..{window_end}); fix the parser or re-harvest, nothing was replaced"
                 log.warning(reason)
@@ -448,13 +453,13 @@ def _write_days(conn, source_id: str, days: list[date], log_rows: list[Row], spo
         conn.execute("DELETE FROM raw.entries WHERE source_id = ? AND day IN (SELECT day FROM settled_days)", [source_id])
         if spool is not None:
             folder, offsets = spool
-            conn.register("page_offsets", pl.DataFrame({"page_index": range(len(offsets)), "offset": offsets}, schema={"page_index": pl.Int32, "offset": pl.Int32}).to_arrow())
+            conn.register("batch_offsets", pl.DataFrame({"batch_index": range(len(offsets)), "offset": offsets}, schema={"batch_index": pl.Int32, "offset": pl.Int32}).to_arrow())
             columns = ", ".join(ENTRY_SCHEMA)
-            selected = ", ".join("(spool.item_index + page_offsets.offset)::INTEGER" if name == "item_index" else f"spool.{name}" for name in ENTRY_SCHEMA)
+            selected = ", ".join("(spool.item_index + batch_offsets.offset)::INTEGER" if name == "item_index" else f"spool.{name}" for name in ENTRY_SCHEMA)
             conn.execute(
                 f"INSERT INTO raw.entries ({columns}) SELECT {selected} FROM read_parquet(?) AS spool "
-                "JOIN page_offsets USING (page_index) WHERE spool.day IN (SELECT day FROM settled_days)",
-                [str(folder / "page-*.parquet")],
+                "JOIN batch_offsets USING (batch_index) WHERE spool.day IN (SELECT day FROM settled_days)",
+                [str(folder / "batch-*.parquet")],
             )
         conn.register("log_rows", log_frame.to_arrow())
         conn.execute("DELETE FROM main.fetch_log WHERE source_id = ? AND day IN (SELECT day FROM log_rows)", [source_id])
@@ -464,7 +469,7 @@ def _write_days(conn, source_id: str, days: list[date], log_rows: list[Row], spo
         conn.execute("ROLLBACK")
         raise
     finally:
-        for name in ("settled_days", "log_rows", "page_offsets"):
+        for name in ("settled_days", "log_rows", "batch_offsets"):
             try:
                 conn.unregister(name)
             except Exception:  # noqa: BLE001 (already gone after a failed register)
@@ -481,39 +486,70 @@ class _PageResult:
     error: str | None = None
 
 
-# Harvests with at least this many pages are parsed in worker processes, one page per task.
-PARALLEL_MIN_PAGES = 8
+# Harvests with at least this many batches are parsed in worker processes, one batch per task.
+PARALLEL_MIN_BATCHES = 2
 
 
-def _map_pages(jobs: list[tuple]) -> Iterator[_PageResult]:
-    """Parse pages in order: in this process for a few pages, else in a pool of workers."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(jobs) < PARALLEL_MIN_PAGES or workers < 2:
+def _map_batches(jobs: list[tuple]) -> Iterator[_PageResult]:
+    """Parse batches in order: in this process for a few, else in a pool of workers."""
+    workers = min(os.cpu_count() or 1, 4, len(jobs))
+    if len(jobs) < PARALLEL_MIN_BATCHES or workers < 2:
         for job in jobs:
-            yield _parse_page(*job)
+            yield _parse_batch(*job)
         return
     # spawn, not fork: the parent holds a DuckDB connection and Dagster's threads.
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        yield from pool.map(_parse_page, *zip(*jobs), chunksize=1)
+        yield from pool.map(_parse_batch, *zip(*jobs), chunksize=1)
 
 
-def _parse_page(source: SourceConfig, raw_dir: Path, digest: str, page_index: int, wanted: frozenset, spool: Path) -> _PageResult:
-    """Parse one stored page and spool the entries of the wanted days to a Parquet file."""
-    result = _PageResult(digest=digest)
+def parse_batch(source: SourceConfig, bodies: list[bytes], digests: list[str]) -> pl.DataFrame:
+    """Parse consecutive pages of one harvest into raw.entries columns (PAGE_SCHEMA, then the
+    source's label and each row's page digest), numbering the records from 0."""
+    sizes: list[int] = []
+    batch_parser = BATCH_PARSERS.get(source.kind)
+    if batch_parser is not None:
+        frame = batch_parser(bodies, source.id, source.category, page_sizes=sizes)
+    else:
+        frames = []
+        for body in bodies:
+            page = PARSERS[source.kind](body, source.id, source.category)
+            frames.append(page.frame)
+            sizes.append(len(page))
+        frame = pl.concat(frames) if frames else pl.DataFrame(schema=PAGE_SCHEMA)
+        frame = frame.with_columns(item_index=pl.int_range(frame.height, dtype=pl.Int32))
+    labels = {category: source_label(source, category) for category in frame["feed_category"].unique().to_list()}
+    return frame.with_columns(
+        source_label=pl.col("feed_category").replace_strict(labels, default=source_label(source, None), return_dtype=pl.Utf8),
+        payload_sha256=pl.Series([digest for digest, size in zip(digests, sizes) for _ in range(size)], dtype=pl.Utf8),
+    )
+
+
+def _parse_batch(source: SourceConfig, raw_dir: Path, digests: list[str], batch_index: int, wanted: frozenset, spool: Path) -> _PageResult:
+    """Parse a batch of stored pages and spool the entries of the wanted days to a Parquet file."""
+    result = _PageResult(digest=digests[0])
+    bodies = []
+    for digest in digests:
+        bodies.append(read_payload(raw_dir, digest))
     try:
-        page = PARSERS[source.kind](read_payload(raw_dir, digest), source.id, source.category)
+        frame = parse_batch(source, bodies, digests)
     except HistoryPageError as error:
         result.error = str(error)
+        for digest, body in zip(digests, bodies):  # name the page that failed
+            try:
+                PARSERS[source.kind](body, source.id, source.category)
+            except HistoryPageError as page_error:
+                result.digest, result.error = digest, str(page_error)
+                break
         return result
-    result.entries = len(page.entries)
-    keep = [i for i, day in enumerate(page.days) if day in wanted]
-    result.undated = page.days.count(None)
-    result.outside = len(page.days) - len(keep) - result.undated
-    result.counts = dict(Counter(page.days[i] for i in keep))
-    if keep:
-        frame = _entry_frame([page.entries[i] for i in keep], [page.days[i] for i in keep], source, digest)
-        frame = frame.with_columns(pl.lit(page_index, dtype=pl.Int32).alias("page_index"))
-        pq.write_table(frame.to_arrow(), spool, compression="zstd")
+    del bodies
+    result.entries = frame.height
+    result.undated = frame["day"].null_count()
+    kept = frame.filter(pl.col("day").is_in(list(wanted)))
+    result.outside = frame.height - kept.height - result.undated
+    result.counts = dict(kept.group_by("day").len().iter_rows())
+    if kept.height:
+        kept = kept.select(*ENTRY_SCHEMA, pl.lit(batch_index, dtype=pl.Int32).alias("batch_index"))
+        pq.write_table(kept.to_arrow(), spool, compression="zstd")
     return result
 
 
@@ -553,22 +589,6 @@ def _error_row(
                    fetched_at=datetime.now(timezone.utc), payload_sha256=manifest, items=0, outcome=outcome, reason=reason)
     _write_days(conn, source.id, [], [row], None)
     return row
-
-
-def _entry_frame(entries: list[Entry], days: list[date], source: SourceConfig, digest: str) -> pl.DataFrame:
-    """Build raw.entries rows column by column (asdict per row costs more than the parse)."""
-    columns: dict[str, list] = {name: [] for name in ENTRY_SCHEMA}
-    entry_fields = [name for name in ENTRY_SCHEMA if name in Entry.__slots__]
-    for entry in entries:
-        for name in entry_fields:
-            columns[name].append(getattr(entry, name))
-    count = len(entries)
-    columns["day"] = days
-    columns["source_id"] = [source.id] * count
-    columns["source_kind"] = [source.kind] * count
-    columns["payload_sha256"] = [digest] * count
-    columns["source_label"] = [source_label(source, entry.feed_category) for entry in entries]
-    return pl.DataFrame(columns, schema=ENTRY_SCHEMA)
 
 
 def _insert(conn, table: str, frame: pl.DataFrame) -> None:

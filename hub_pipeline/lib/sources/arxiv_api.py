@@ -2,98 +2,109 @@
 
 The API states the v1 submission time in <published>, so each entry's announcement day is
 derived from it. An entry titled "Error" is how the API reports a bad query: it raises.
+Like the OAI-PMH parser, a page is parsed into a tree in one call, one walk collects each
+entry's values, and sources.columns normalizes them a column at a time.
 """
 
 from __future__ import annotations
 
-import io
-from datetime import date, datetime
-
+import polars as pl
 from lxml import etree
 
-from hub_pipeline.lib.models import Entry
-from hub_pipeline.lib.normalize import normalize_doi, split_arxiv_id
-from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, clean, fast_title_key, unwrap_recorded
-from hub_pipeline.lib.sources.schedule import announcement_day
+from hub_pipeline.lib.sources.columns import arxiv_records, clean_xml_text, empty_raw
+from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, unwrap_recorded
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 
+# Codes of the elements walked; the first six are the slots of an entry's values.
+ID, TITLE, SUMMARY, PUBLISHED, DOI, JOURNAL_REF = range(6)
+PRIMARY, LINK, AUTHORS, CATEGORIES = 6, 7, 8, 9  # slots filled from attributes or children
+NAME, CATEGORY, ALTERNATE, PRIMARY_CATEGORY, ENTRY, TOTAL, START = range(10, 17)
+_CODES = {
+    ATOM + "id": ID, ATOM + "title": TITLE, ATOM + "summary": SUMMARY, ATOM + "published": PUBLISHED,
+    ARXIV + "doi": DOI, ARXIV + "journal_ref": JOURNAL_REF, ATOM + "name": NAME, ATOM + "category": CATEGORY,
+    ATOM + "link": ALTERNATE, ARXIV + "primary_category": PRIMARY_CATEGORY, ATOM + "entry": ENTRY,
+    OPENSEARCH + "totalResults": TOTAL, OPENSEARCH + "startIndex": START,
+}
+_WALKED = tuple(_CODES)
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True, collect_ids=False)
+
 
 def parse_arxiv_api_page(body: bytes, source_id: str, feed_category: str | None = None, *, first_index: int = 0) -> HistoryPage:
     """Parse one page of query results; ``total`` is opensearch:totalResults."""
-    body, status = unwrap_recorded(body)
-    entries: list[Entry] = []
-    days: list[date | None] = []
-    page = HistoryPage(entries=entries, days=days)
-    try:
-        for _, element in etree.iterparse(
-            io.BytesIO(body), events=("end",), resolve_entities=False, no_network=True, huge_tree=True
-        ):
-            tag = element.tag
-            if tag == ATOM + "entry":
-                entry = _entry(element, source_id, feed_category, first_index + len(entries))
-                entries.append(entry)
-                days.append(announcement_day(entry.published) if entry.published else None)
-                element.clear(keep_tail=False)
-            elif tag == OPENSEARCH + "totalResults":
-                page.total = int((element.text or "0").strip())
-            elif tag == OPENSEARCH + "startIndex":
-                page.cursor = int((element.text or "0").strip())
-    except etree.XMLSyntaxError as error:
-        raise HistoryPageError(f"{source_id}: the arXiv API response is not well-formed XML: {error}") from error
-    if status is not None and status >= 400 and not entries:
-        raise HistoryPageError(f"{source_id}: the arXiv API returned HTTP {status}")
+    raw = empty_raw()
+    page = read_arxiv_api_page(body, source_id, raw)
+    page.frame = arxiv_records(raw, source_id=source_id, source_kind="arxiv_api", feed_category=feed_category, first_index=first_index)
     return page
 
 
-def _entry(element: etree._Element, source_id: str, feed_category: str | None, index: int) -> Entry:
-    raw_title = element.findtext(ATOM + "title") or ""
-    title = clean(raw_title)
-    if title == "Error":
-        # The API's way to reject a query: one entry whose summary says what was wrong.
-        reason = clean(element.findtext(ATOM + "summary"))
-        raise HistoryPageError(f"{source_id}: the arXiv API rejected the query: {reason}; check the source's category and window")
-    raw_summary = element.findtext(ATOM + "summary") or ""
-    identifier = (element.findtext(ATOM + "id") or "").strip()
-    split = split_arxiv_id(identifier)
-    authors = [clean(author.findtext(ATOM + "name")) for author in element.iterfind(ATOM + "author")]
-    authors = [author for author in authors if author]
-    categories = [category.get("term", "") for category in element.iterfind(ATOM + "category")]
-    primary = element.find(ARXIV + "primary_category")
-    link = None
-    for candidate in element.iterfind(ATOM + "link"):
-        if candidate.get("rel") == "alternate":
-            link = candidate.get("href")
-            break
-    return Entry(
-        source_id=source_id,
-        source_kind="arxiv_api",
-        item_index=index,
-        title=title,
-        abstract=clean(raw_summary),
-        raw_title=raw_title,
-        raw_summary=raw_summary,
-        feed_category=feed_category or (primary.get("term") if primary is not None else None),
-        guid=identifier or None,
-        link=link or identifier or None,
-        authors=authors,
-        categories=[category for category in categories if category],
-        announce_type="new",
-        arxiv_id=split[0] if split else None,
-        arxiv_version=split[1] if split else None,
-        doi=normalize_doi(element.findtext(ARXIV + "doi")),
-        published=_timestamp(element.findtext(ATOM + "published")),
-        journal="arXiv",
-        title_key=fast_title_key(title, authors[0] if authors else None),
-    )
+def parse_arxiv_api_pages(bodies: list[bytes], source_id: str, feed_category: str | None = None, *, first_index: int = 0, page_sizes: list[int] | None = None) -> pl.DataFrame:
+    """Parse several pages of one harvest into one frame, numbering their entries in order."""
+    raw = empty_raw()
+    for body in bodies:
+        before = len(raw["identifier"])
+        read_arxiv_api_page(body, source_id, raw)
+        if page_sizes is not None:
+            page_sizes.append(len(raw["identifier"]) - before)
+    return arxiv_records(raw, source_id=source_id, source_kind="arxiv_api", feed_category=feed_category, first_index=first_index)
 
 
-def _timestamp(text: str | None) -> datetime | None:
-    if not text:
-        return None
+def read_arxiv_api_page(body: bytes, source_id: str, raw: dict[str, list]) -> HistoryPage:
+    """Append the entries of one page to ``raw``; return the page's total and start index."""
+    body, status = unwrap_recorded(body)
     try:
-        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
+        root = etree.fromstring(body, _PARSER)
+    except etree.XMLSyntaxError as error:
+        raise HistoryPageError(f"{source_id}: the arXiv API response is not well-formed XML: {error}") from error
+    page = HistoryPage()
+    entries: list[list] = []
+    entry: list = [None] * 10  # collects the feed's own elements before the first entry
+    entry[AUTHORS], entry[CATEGORIES] = [], []
+    codes = _CODES
+    for element in root.iter(_WALKED):
+        code = codes[element.tag]
+        if code < 6:
+            entry[code] = element.text
+        elif code == NAME:
+            entry[AUTHORS].append(element.text)
+        elif code == CATEGORY:
+            entry[CATEGORIES].append(element.get("term", ""))
+        elif code == ENTRY:
+            entry = [None] * 10
+            entry[AUTHORS], entry[CATEGORIES] = [], []
+            entries.append(entry)
+        elif code == ALTERNATE:
+            if entry[LINK] is None and element.get("rel") == "alternate":
+                entry[LINK] = element.get("href")
+        elif code == PRIMARY_CATEGORY:
+            entry[PRIMARY] = element.get("term")
+        elif code == TOTAL:
+            page.total = int((element.text or "0").strip())
+        else:
+            page.cursor = int((element.text or "0").strip())
+    for entry in entries:
+        if clean_xml_text(entry[TITLE]) == "Error":
+            # The API's way to reject a query: one entry whose summary says what was wrong.
+            reason = clean_xml_text(entry[SUMMARY])
+            raise HistoryPageError(f"{source_id}: the arXiv API rejected the query: {reason}; check the source's category and window")
+    if status is not None and status >= 400 and not entries:
+        raise HistoryPageError(f"{source_id}: the arXiv API returned HTTP {status}")
+    if entries:
+        identifier, title, summary, published, doi, journal_ref, primary, link, authors, categories = zip(*entries)
+        raw["guid"] += [(text or "").strip() or None for text in identifier]
+        raw["identifier"] += identifier
+        raw["raw_title"] += title
+        raw["raw_summary"] += summary
+        raw["v1_iso"] += published
+        raw["doi"] += doi
+        raw["journal_ref"] += journal_ref
+        raw["primary"] += primary
+        # The abs link; an entry without one is linked by its id, as the API's ids are abs URLs.
+        raw["link"] += [href or (text or "").strip() or None for href, text in zip(link, identifier)]
+        raw["authors"] += [[name for name in map(clean_xml_text, names) if name] for names in authors]
+        raw["categories"] += [[term for term in terms if term] for terms in categories]
+        for name in ("version", "v1_rfc822", "v1_date"):
+            raw[name] += [None] * len(entries)
+    return page

@@ -4,36 +4,82 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
 from datetime import date
+
+import polars as pl
 
 from hub_pipeline.lib.models import Entry
 from hub_pipeline.lib.normalize import _surname, clean_text, title_key
+from hub_pipeline.lib.sources.columns import NEEDS_FULL_CLEAN, PAGE_SCHEMA
 
 
-# Characters after which clean_text does more than fold whitespace: markup, character
-# references, and invisible characters that are not whitespace (which it removes).
-_NEEDS_FULL_CLEAN = re.compile("[&<\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]")
+_NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
 
 
 class HistoryPageError(ValueError):
     """A stored page of a history source is not what the source should send."""
 
 
-@dataclass(slots=True)
 class HistoryPage:
-    """One parsed page: its entries, the announcement day of each, and how to get the next page.
+    """One parsed page: its records, the announcement day of each, and how to get the next page.
 
-    ``next_token`` is the OAI resumptionToken or Crossref cursor (None or "" ends the list);
-    ``total`` is the size of the whole result when the source states it.
+    The records are a polars frame of sources.columns.PAGE_SCHEMA (``frame``); the JSON
+    parsers build ``Entry`` objects and ``days`` instead, and either form is derived from the
+    other on first use. ``next_token`` is the OAI resumptionToken or Crossref cursor (None or
+    "" ends the list); ``total`` is the size of the whole result when the source states it.
     """
 
-    entries: list[Entry]
-    days: list[date | None]
-    next_token: str | None = None
-    total: int | None = None
-    cursor: int | None = None
-    warnings: list[str] = field(default_factory=list)
+    __slots__ = ("_frame", "_entries", "_days", "next_token", "total", "cursor", "warnings")
+
+    def __init__(
+        self,
+        entries: list[Entry] | None = None,
+        days: list[date | None] | None = None,
+        *,
+        frame: pl.DataFrame | None = None,
+        next_token: str | None = None,
+        total: int | None = None,
+        cursor: int | None = None,
+    ) -> None:
+        self._frame = frame
+        self._entries = (entries if entries is not None else []) if frame is None else None
+        self._days = (days if days is not None else [None] * len(self._entries)) if frame is None else None
+        self.next_token = next_token
+        self.total = total
+        self.cursor = cursor
+        self.warnings: list[str] = []
+
+    def __len__(self) -> int:
+        return self._frame.height if self._frame is not None else len(self._entries or [])
+
+    @property
+    def frame(self) -> pl.DataFrame:
+        if self._frame is None:
+            columns: dict[str, list] = {name: [] for name in PAGE_SCHEMA}
+            fields = [name for name in PAGE_SCHEMA if name != "day"]
+            for entry in self._entries or []:
+                for name in fields:
+                    columns[name].append(getattr(entry, name))
+            columns["day"] = list(self._days or [])
+            self._frame = pl.DataFrame(columns, schema=PAGE_SCHEMA)
+        return self._frame
+
+    @frame.setter
+    def frame(self, frame: pl.DataFrame) -> None:
+        self._frame, self._entries, self._days = frame, None, None
+
+    @property
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            fields = [name for name in PAGE_SCHEMA if name != "day"]
+            self._entries = [Entry(**dict(zip(fields, values))) for values in self._frame.select(fields).iter_rows()]
+        return self._entries
+
+    @property
+    def days(self) -> list[date | None]:
+        if self._days is None:
+            self._days = self._frame["day"].to_list()
+        return self._days
 
 
 def clean(text: str | None) -> str:

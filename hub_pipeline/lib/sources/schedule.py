@@ -31,9 +31,7 @@ def announcement_day(submitted: datetime) -> date:
     deadline = local.date()
     if local.time() >= CUTOFF or deadline.weekday() >= 5:
         deadline += timedelta(days=1)
-    while deadline.weekday() >= 5:
-        deadline += timedelta(days=1)
-    return _mailing_after(deadline)
+    return mailing_for_deadline(deadline)
 
 
 @lru_cache(maxsize=4096)  # a harvest has a few hundred distinct dates over many records
@@ -52,3 +50,14 @@ def _mailing_after(deadline: date) -> date:
     while not is_announcement_day(mailing):
         mailing += timedelta(days=1)
     return mailing
+
+
+def mailing_for_deadline(deadline: date) -> date:
+    """The mailing of the window that closes on ``deadline`` (moved past a weekend first).
+
+    ``announcement_day`` is this rule applied to the day a submission's window closes; the
+    column-wise parsers compute that day with polars and call this once per distinct day.
+    """
+    while deadline.weekday() >= 5:
+        deadline += timedelta(days=1)
+    return _mailing_after(deadline)

@@ -1,0 +1,329 @@
+"""Normalization of arXiv history records a column at a time.
+
+The OAI-PMH and query-API parsers read each record's fields as the source wrote them into
+a polars frame (one row per record). ``arxiv_records`` then derives the raw.entries columns
+for all rows at once with polars expressions: cleaned title and abstract, arXiv id and
+version, DOI, title key, link, published time and announcement day. Rows whose text needs more
+than whitespace folding (markup, character references, non-ASCII names in the title key, ids
+in an unusual form) go through the per-value functions of ``normalize``, so both paths give
+the same values; tests/test_history_columns.py holds them to that.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, timezone
+from email.utils import parsedate_to_datetime
+from itertools import accumulate, chain
+
+import polars as pl
+import pyarrow as pa
+
+from hub_pipeline.lib.normalize import _OLD_ARCHIVES, clean_text, normalize_doi, split_arxiv_id, title_key
+from hub_pipeline.lib.sources.schedule import announcement_day_from_date, mailing_for_deadline
+
+# The raw.entries columns a history page yields, before the source's label and payload digest
+# are added, plus the announcement day of each record.
+PAGE_SCHEMA: dict[str, pl.DataType] = {
+    "day": pl.Date,
+    "source_id": pl.Utf8,
+    "source_kind": pl.Utf8,
+    "item_index": pl.Int32,
+    "feed_category": pl.Utf8,
+    "guid": pl.Utf8,
+    "link": pl.Utf8,
+    "title": pl.Utf8,
+    "abstract": pl.Utf8,
+    "raw_title": pl.Utf8,
+    "raw_summary": pl.Utf8,
+    "authors": pl.List(pl.Utf8),
+    "categories": pl.List(pl.Utf8),
+    "announce_type": pl.Utf8,
+    "arxiv_id": pl.Utf8,
+    "arxiv_version": pl.Int32,
+    "doi": pl.Utf8,
+    "published": pl.Datetime("us", "UTC"),
+    "journal": pl.Utf8,
+    "title_key": pl.Utf8,
+    "version_label": pl.Utf8,
+    "published_doi": pl.Utf8,
+    "journal_ref": pl.Utf8,
+    "relation_dois": pl.List(pl.Utf8),
+}
+
+# What a parser hands to arxiv_records: one list per field, one item per record, values as
+# the source wrote them.
+RAW_SCHEMA: dict[str, pl.DataType] = {
+    "guid": pl.Utf8,  # the OAI header identifier or the Atom id
+    "identifier": pl.Utf8,  # where the arXiv id is read from: "0704.0002", "http://arxiv.org/abs/2106.01234v2"
+    "raw_title": pl.Utf8,
+    "raw_summary": pl.Utf8,
+    "authors": pl.List(pl.Utf8),  # names, each on one line already
+    "categories": pl.List(pl.Utf8),
+    "primary": pl.Utf8,  # the primary category when the source states one
+    "doi": pl.Utf8,  # several DOIs separated by spaces keep the first valid one
+    "journal_ref": pl.Utf8,
+    "link": pl.Utf8,  # None: https://arxiv.org/abs/<identifier>
+    "version": pl.Int32,  # the highest version when the record lists them (arXivRaw)
+    "v1_rfc822": pl.Utf8,  # submission time of v1 as arXivRaw writes it: "Wed, 23 Jan 2008 21:06:41 GMT"
+    "v1_iso": pl.Utf8,  # or as the API writes it: "2008-01-23T21:06:41Z"
+    "v1_date": pl.Utf8,  # or only its date, as the OAI arXiv format writes it: "2008-01-23"
+}
+# Columns arxiv_records adds before building the frame.
+_CLEANED = {"title": pl.Utf8, "abstract": pl.Utf8}
+
+_ARROW = {pl.Utf8: pa.string(), pl.Int32: pa.int32(), pl.List(pl.Utf8): pa.list_(pa.string())}
+
+# Characters after which clean_text does more than fold whitespace: markup, character
+# references, and invisible characters that are not whitespace (which it removes). The same
+# class is valid in Python's re and in the regex engine polars uses.
+NEEDS_FULL_CLEAN = r"[&<\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]"
+_NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
+_NOT_SIMPLE_KEY = r"[^\x00-\x7f]|[&<]"
+_NAME_SUFFIXES = ["jr", "sr", "ii", "iii", "iv"]
+_ABS = "https://arxiv.org/abs/"
+# arXiv ids that are the whole value, bare or as an abs link; anything else is read by split_arxiv_id.
+_NEW_ID = r"^(?:https?://arxiv\.org/abs/)?(\d{4})\.(\d{4,5})(?:v(\d+))?$"
+_OLD_ID = r"^(?:https?://arxiv\.org/abs/)?([a-z-]+)(?:\.[A-Za-z-]{2,})?/(\d{7})(?:v(\d+))?$"
+
+
+def empty_raw() -> dict[str, list]:
+    """Lists to collect the records of one or more pages into (see RAW_SCHEMA)."""
+    return {name: [] for name in RAW_SCHEMA}
+
+
+def arxiv_records(
+    raw: dict[str, list], *, source_id: str, source_kind: str, feed_category: str | None = None, first_index: int = 0
+) -> pl.DataFrame:
+    """Turn parsed arXiv records (lists of RAW_SCHEMA) into rows of PAGE_SCHEMA, in the same order.
+
+    Text is cleaned per value in Python, where str methods beat regular expressions; ids,
+    title keys, times and days are derived with polars over the whole batch.
+    """
+    count = len(raw["identifier"])
+    if count == 0:
+        return pl.DataFrame(schema=PAGE_SCHEMA)
+    columns = dict(raw)
+    columns["title"] = [clean_xml_text(text) for text in raw["raw_title"]]
+    columns["abstract"] = [clean_xml_text(text) for text in raw["raw_summary"]]
+    columns["journal_ref"] = [clean_xml_text(text) or None if text else None for text in raw["journal_ref"]]
+    columns["doi"] = [_first_doi(text) if text else None for text in raw["doi"]]
+    frame = _frame(columns, count)
+    arxiv_id, split_version = split_arxiv_column(frame["identifier"])
+    times = pl.coalesce(
+        pl.col("v1_rfc822").str.strip_chars().str.strptime(pl.Datetime("us"), "%a, %d %b %Y %H:%M:%S GMT", strict=False),
+        pl.col("v1_iso").str.strip_chars().str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%SZ", strict=False),
+    ).dt.replace_time_zone("UTC")
+    frame = frame.with_columns(
+        arxiv_id=arxiv_id,
+        arxiv_version=pl.coalesce(pl.col("version"), split_version),
+        v1_time=times,
+        v1_day=pl.col("v1_date").str.strip_chars().str.to_date(strict=False),
+    )
+    frame = frame.with_columns(v1_time=_unparsed_times(frame))
+    frame = frame.with_columns(
+        title_key=title_key_column(frame["title"], frame["authors"].list.first()),
+        published=pl.coalesce(pl.col("v1_time"), pl.col("v1_day").cast(pl.Datetime("us", "UTC"))),
+        day=announcement_days(frame["v1_time"], frame["v1_day"]),
+    )
+    identifier = pl.col("identifier").str.strip_chars()
+    guid = pl.col("guid").str.strip_chars()
+    category = pl.lit(feed_category, dtype=pl.Utf8) if feed_category else pl.coalesce(pl.col("primary"), pl.col("categories").list.first())
+    return frame.select(
+        pl.col("day"),
+        pl.lit(source_id, dtype=pl.Utf8).alias("source_id"),
+        pl.lit(source_kind, dtype=pl.Utf8).alias("source_kind"),
+        (pl.int_range(count, dtype=pl.Int32) + first_index).alias("item_index"),
+        category.alias("feed_category"),
+        pl.coalesce(guid.replace("", None), identifier.replace("", None)).alias("guid"),
+        pl.coalesce(pl.col("link"), pl.when(identifier != "").then(_ABS + identifier)).alias("link"),
+        pl.col("title"),
+        pl.col("abstract"),
+        pl.col("raw_title").fill_null(""),
+        pl.col("raw_summary").fill_null(""),
+        pl.col("authors").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+        pl.col("categories").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+        pl.lit("new", dtype=pl.Utf8).alias("announce_type"),
+        pl.col("arxiv_id"),
+        pl.col("arxiv_version").cast(pl.Int32),
+        pl.col("doi"),
+        pl.col("published"),
+        pl.lit("arXiv", dtype=pl.Utf8).alias("journal"),
+        pl.col("title_key"),
+        pl.lit(None, dtype=pl.Utf8).alias("version_label"),
+        pl.lit(None, dtype=pl.Utf8).alias("published_doi"),
+        pl.col("journal_ref"),
+        pl.lit([], dtype=pl.List(pl.Utf8)).alias("relation_dois"),
+    )
+
+
+def clean_xml_text(text: str | None) -> str:
+    """clean_text for text an XML parser returned, with fast paths for plain text.
+
+    XML 1.0 admits no control characters but tab, line feed and carriage return, so ASCII text
+    without "&", "<" or DEL needs only its whitespace folded, which str.replace does faster
+    than a regular expression. Other text without markup or invisible characters is folded
+    with str.split; the rest goes through clean_text.
+    """
+    if not text:
+        return ""
+    if text.isascii():
+        if "&" in text or "<" in text or "\x7f" in text:
+            return clean_text(text)
+        if "\t" in text or "\r" in text:
+            text = text.replace("\t", " ").replace("\r", " ")
+        text = text.replace("\n", " ").strip()
+        while "  " in text:
+            text = text.replace("  ", " ")
+        return text
+    if _NEEDS_FULL_CLEAN.search(text):
+        return clean_text(text)
+    return " ".join(text.split())
+
+
+def split_arxiv_column(identifiers: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """split_arxiv_id over a column: (id without version, version), null where there is no id."""
+    frame = pl.DataFrame({"text": identifiers.fill_null("").str.strip_chars()})
+    frame = frame.with_columns(
+        new=pl.col("text").str.extract_groups(_NEW_ID), old=pl.col("text").str.extract_groups(_OLD_ID)
+    ).with_columns(
+        yymm=pl.col("new").struct.field("1"),
+        number=pl.col("new").struct.field("2"),
+        archive=pl.col("old").struct.field("1"),
+        old_number=pl.col("old").struct.field("2"),
+    )
+    month = pl.col("yymm").str.slice(2, 2).cast(pl.Int32, strict=False)
+    old_month = pl.col("old_number").str.slice(2, 2).cast(pl.Int32, strict=False)
+    frame = frame.with_columns(
+        new_ok=(
+            month.is_between(1, 12) & (pl.col("yymm") >= "0704")
+            & ((pl.col("number").str.len_chars() == 5) == (pl.col("yymm") >= "1501"))
+        ).fill_null(False),
+        old_ok=(pl.col("archive").is_in(_OLD_ARCHIVES) & old_month.is_between(1, 12)).fill_null(False),
+    )
+    result = frame.select(
+        pl.when("new_ok").then(pl.col("yymm") + "." + pl.col("number"))
+        .when("old_ok").then(pl.col("archive") + "/" + pl.col("old_number")).alias("arxiv_id"),
+        pl.when("new_ok").then(pl.col("new").struct.field("3"))
+        .when("old_ok").then(pl.col("old").struct.field("3")).cast(pl.Int32).alias("version"),
+        (~pl.col("new_ok") & ~pl.col("old_ok") & (pl.col("text") != "")).alias("other"),
+    )
+    ids, versions = result["arxiv_id"], result["version"]
+    # Values of another shape (other text around the id, several ids) get split_arxiv_id itself.
+    rows = result["other"].arg_true()
+    if rows.len():
+        splits = [split_arxiv_id(value) for value in frame["text"].gather(rows)]
+        ids = ids.scatter(rows, [item[0] if item else None for item in splits])
+        versions = versions.scatter(rows, [item[1] if item else None for item in splits])
+    return ids, versions
+
+
+def title_key_column(titles: pl.Series, first_authors: pl.Series) -> pl.Series:
+    """normalize.title_key over cleaned titles and first authors.
+
+    ASCII titles and names are folded with polars; the rest, and names ending in two suffixes,
+    go through title_key itself.
+    """
+    frame = pl.DataFrame({"title": titles, "author": first_authors.fill_null("")})
+    words = pl.col("author").str.replace_all(r"\s+", " ").str.strip_chars().str.split(" ")
+    last, before = words.list.get(-1, null_on_oob=True), words.list.get(-2, null_on_oob=True)
+    last_is_suffix = _fold_ascii(last).is_in(_NAME_SUFFIXES) & (words.list.len() > 1)
+    surname = (
+        pl.when(pl.col("author").str.contains(",")).then(pl.col("author").str.split(",").list.first())
+        .when(last_is_suffix).then(before)
+        .otherwise(last)
+    )
+    complex_name = last_is_suffix & _fold_ascii(before).is_in(_NAME_SUFFIXES) & (words.list.len() > 2)
+    keyed = frame.select(
+        (_fold_ascii(pl.col("title")) + "|" + _fold_ascii(surname).fill_null("")).alias("key"),
+        (pl.col("title").str.contains(_NOT_SIMPLE_KEY) | pl.col("author").str.contains(r"[^\x00-\x7f]") | complex_name.fill_null(False)).alias("other"),
+    )
+    keys = keyed["key"]
+    rows = keyed["other"].arg_true()
+    if rows.len():
+        keys = keys.scatter(rows, [title_key(title, author or None) for title, author in zip(titles.gather(rows), frame["author"].gather(rows))])
+    return keys
+
+
+def _fold_ascii(expression: pl.Expr) -> pl.Expr:
+    return expression.str.to_lowercase().str.replace_all(r"[^0-9a-z\s]+", "").str.replace_all(r"\s+", " ").str.strip_chars()
+
+
+def announcement_days(v1_time: pl.Series, v1_date: pl.Series) -> pl.Series:
+    """The announcement day of each record: from its v1 time when known, else from its v1 date.
+
+    The same rule as schedule.announcement_day: a submission after 14:00 US Eastern time, or
+    on a weekend, belongs to the next weekday's window. The windows' mailings are looked up
+    once per distinct deadline.
+    """
+    local = v1_time.dt.convert_time_zone("America/New_York")
+    frame = pl.DataFrame({"local": local, "v1_date": v1_date})
+    late = (pl.col("local").dt.hour() >= 14) | (pl.col("local").dt.weekday() >= 6)
+    deadlines = frame.select(
+        (pl.col("local").dt.date().cast(pl.Int32) + late.cast(pl.Int32)).cast(pl.Date).alias("deadline"),
+        pl.col("v1_date"),
+    )
+    by_time = _lookup(deadlines["deadline"], mailing_for_deadline)
+    by_date = _lookup(deadlines["v1_date"], announcement_day_from_date)
+    return by_time.fill_null(by_date).alias("day")
+
+
+def _lookup(days: pl.Series, rule: Callable[[date], date]) -> pl.Series:
+    distinct = days.drop_nulls().unique()
+    if distinct.len() == 0:
+        return pl.Series(values=[None] * days.len(), dtype=pl.Date)
+    table = {day: rule(day) for day in distinct}
+    return days.replace_strict(table, default=None, return_dtype=pl.Date)
+
+
+def _first_doi(text: str) -> str | None:
+    for candidate in text.split():
+        doi = normalize_doi(candidate)
+        if doi:
+            return doi
+    return None
+
+
+def _frame(columns: dict[str, list], count: int) -> pl.DataFrame:
+    """Build the batch's frame through pyarrow, which reads Python lists of strings and of
+    lists several times faster than polars' constructor."""
+    schema = {**RAW_SCHEMA, **_CLEANED}
+    arrays = {}
+    for name, dtype in schema.items():
+        values = columns.get(name)
+        if not values:
+            arrays[name] = pa.nulls(count, type=_ARROW[dtype])
+        elif dtype == pl.List(pl.Utf8):
+            offsets = pa.array([0, *accumulate(len(items) for items in values)], type=pa.int32())
+            arrays[name] = pa.ListArray.from_arrays(offsets, pa.array(list(chain.from_iterable(values)), type=pa.string()))
+        else:
+            arrays[name] = pa.array(values, type=_ARROW[dtype])
+    return pl.from_arrow(pa.table(arrays)).cast(schema)
+
+
+def _unparsed_times(frame: pl.DataFrame) -> pl.Series:
+    """v1 times, with the values polars' formats did not read parsed by the standard library."""
+    times = frame["v1_time"]
+    stated = frame["v1_rfc822"].is_not_null() | frame["v1_iso"].is_not_null()
+    rows = (times.is_null() & stated).arg_true()
+    if rows.len():
+        pairs = zip(frame["v1_rfc822"].gather(rows), frame["v1_iso"].gather(rows))
+        times = times.scatter(rows, [_rfc822(rfc) if rfc else _iso(iso) for rfc, iso in pairs])
+    return times
+
+
+def _rfc822(text: str) -> datetime | None:
+    try:
+        value = parsedate_to_datetime(text.strip())
+    except (TypeError, ValueError):
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+
+
+def _iso(text: str) -> datetime | None:
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
