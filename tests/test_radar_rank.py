@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hub_pipeline.lib.briefing.offline import localize_reason
 from hub_pipeline.lib.config import ConfigError, RadarConfig, load_radars, paper_id_for
 from hub_pipeline.lib.matching import Candidate, match_radar
 from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile, term_patterns
@@ -174,6 +175,37 @@ def test_semantic_side_ranks_near_seeds_and_explains():
     assert 'nearest seed: arxiv:2503.00001 "A seed about protein generation" (similarity 1.00)' in near.reasons
     negative = next(m for m in results["r"] if m.paper_id == "neg")
     assert any(reason.startswith("closer to negative example arxiv:2503.00002") for reason in negative.reasons)
+
+
+def test_semantic_reasons_have_chinese_wording():
+    """Every reason the semantic side writes has a zh-CN wording, so zh-CN pages show no English text."""
+    papers = papers_frame(
+        [
+            {"paper_id": "hit", "title": "Protein design", "abstract": "Proteins."},
+            {"paper_id": "neg", "title": "Protein markets", "abstract": "Protein prices."},
+            {"paper_id": "miss", "title": "Weather", "abstract": "Rain."},
+        ]
+    )
+    embeddings = np.array([[1, 0, 0], [0.6, 0, 0.8], [0.6, 0.8, 0]], dtype=np.float32)
+    profile = SemanticProfile(
+        positives=np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32),
+        positive_labels=["arxiv:2503.00001", "description"],
+        negatives=np.array([[0, 0, 1]], dtype=np.float32),
+        negative_labels=["arxiv:2503.00002"],
+        titles={"arxiv:2503.00001": "A seed about protein generation"},
+    )
+    config = radar(language="zh-CN", query="protein*", min_similarity=0.7)
+    results, _ = rank(papers, config, embeddings=embeddings, profiles={"r": profile})
+    reasons = [reason for match in results["r"] for reason in match.reasons]
+    reasons = [reason for reason in reasons if not reason.startswith(("title:", "abstract:"))]
+
+    kinds = ("nearest seed", "closer to negative", "no query term", "close to the radar description")
+    for kind in kinds:
+        assert any(reason.startswith(kind) for reason in reasons), kind
+    for reason in reasons:
+        worded = localize_reason("zh-CN", reason)
+        assert "相似度" in worded or worded == "未命中检索式，但与雷达的种子论文相近", worded
+        assert "similarity" not in worded, worded
 
 
 def test_semantic_match_without_query_hit():
