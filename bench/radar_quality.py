@@ -47,8 +47,8 @@ from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile
 DATA = REPO / "tests" / "data" / "radar_relevance"
 COLLECTION_DAYS = ["2025-03-20", "2025-03-21", "2025-03-24"]
 SEED_DAYS = ["2025-03-18", "2025-03-19"]
-# Day groups ranked on their own for --splits: a check that a change chosen on the whole
-# collection does not hold only for one day's papers.
+# Day groups ranked on their own for --splits, to check that a change chosen on the whole
+# collection also holds for each group's papers.
 SPLITS = {"2025-03-20": ["2025-03-20"], "2025-03-21 + 2025-03-24": ["2025-03-21", "2025-03-24"]}
 RETURNED = 100
 

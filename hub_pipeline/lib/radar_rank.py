@@ -43,10 +43,11 @@ BM25_B = 0.75
 # The lexical score is squashed into [0, 1) by bm25 / (bm25 + LEXICAL_HALF): a paper whose
 # weighted BM25 sum equals LEXICAL_HALF gets 0.5. One title hit of a mid-frequency term is ~6.
 LEXICAL_HALF = 8.0
-# Share of the semantic score in the combined score when a radar has a semantic profile. The
-# query is what the reader wrote, so the semantic side re-orders its matches more than it
-# overrides them: at 0.6, papers with one weak term hit that sat near a single seed outranked
-# strong query matches. 0.3 was chosen on the labelled set in tests/data/radar_relevance.
+# Share of the semantic score in the combined score when a radar has a semantic profile.
+# The query is what the reader wrote, so the semantic side mostly re-orders its matches. At
+# 0.6, papers with one weak term hit that sat near a single seed outranked strong query
+# matches. 0.3 was chosen on the labelled set in tests/data/radar_relevance after seeing its
+# labels, and bench/RESULTS.md shows the per-day check.
 SEMANTIC_SHARE = 0.3
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
