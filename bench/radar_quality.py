@@ -10,6 +10,7 @@ the shared corpus, one row per paper):
   negatives, ranked by the decision value (the approach of arxiv-sanity-lite).
 
     python bench/radar_quality.py            # the table, from tests/data/radar_relevance/labels.csv
+    python bench/radar_quality.py --splits   # also rank each of SPLITS alone and report it
     python bench/radar_quality.py --pool F   # write the papers to judge (pooled, shuffled) to F
 
 Recall counts the judged relevant papers in the list a system returns, capped at RETURNED
@@ -46,6 +47,9 @@ from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile
 DATA = REPO / "tests" / "data" / "radar_relevance"
 COLLECTION_DAYS = ["2025-03-20", "2025-03-21", "2025-03-24"]
 SEED_DAYS = ["2025-03-18", "2025-03-19"]
+# Day groups ranked on their own for --splits, to check that a change chosen on the whole
+# collection also holds for each group's papers.
+SPLITS = {"2025-03-20": ["2025-03-20"], "2025-03-21 + 2025-03-24": ["2025-03-21", "2025-03-24"]}
 RETURNED = 100
 
 
@@ -166,6 +170,7 @@ def precision(ranking: list[str], judged: dict[str, bool], k: int) -> tuple[floa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", type=Path, help="write the pooled papers to judge to this JSONL file")
+    parser.add_argument("--splits", action="store_true", help="also rank and report each day group of SPLITS alone")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "bench_embeddings.duckdb")
     args = parser.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)
@@ -173,9 +178,32 @@ def main() -> None:
     collection = load_days(COLLECTION_DAYS)
     seeds = load_days(SEED_DAYS)
     radars, extras = load_radars()
-    vectors = embed(collection, args.cache)
     seed_vectors = embed(seeds, args.cache)
-    radar_rankings, lexical_rankings, radar_results, elapsed = rank_radar_system(
+    systems = rank_systems(collection, seeds, radars, extras, embed(collection, args.cache), seed_vectors)
+
+    if args.pool:
+        write_pool(args.pool, collection, radars, extras, systems)
+        return
+    labels = load_labels()
+    report(radars, systems, labels)
+    if not args.splits:
+        return
+
+    for name, days in SPLITS.items():
+        part = load_days(days)
+        part_systems = rank_systems(part, seeds, radars, extras, embed(part, args.cache), seed_vectors)
+        in_part = set(part["paper_id"].to_list())
+        part_labels = {
+            radar_id: {paper_id: value for paper_id, value in judged.items() if paper_id in in_part}
+            for radar_id, judged in labels.items()
+        }
+        print(f"\n{name} alone ({part.height} papers)\n")
+        report(radars, part_systems, part_labels)
+
+
+def rank_systems(collection, seeds, radars, extras, vectors, seed_vectors):
+    """Rank ``collection`` with the four systems: {radar id: {system name: paper ids, best first}}."""
+    radar_rankings, lexical_rankings, _, elapsed = rank_radar_system(
         collection, seeds, radars, vectors, seed_vectors
     )
     print(f"collection {collection.height} papers, radar ranking {elapsed:.3f} s", file=sys.stderr)
@@ -188,11 +216,7 @@ def main() -> None:
             "keywords": rank_keywords(collection, extras[radar.id]["keywords"]),
             "svm": rank_svm(collection, seeds, radar),
         }
-
-    if args.pool:
-        write_pool(args.pool, collection, radars, extras, systems)
-        return
-    report(radars, systems, load_labels(), radar_results)
+    return systems
 
 
 def write_pool(path: Path, collection, radars, extras, systems) -> None:
@@ -225,7 +249,7 @@ def write_pool(path: Path, collection, radars, extras, systems) -> None:
             print(f"{radar.id}: {len(pool)} papers to judge", file=sys.stderr)
 
 
-def report(radars, systems, labels, radar_results) -> None:
+def report(radars, systems, labels) -> None:
     lines = [
         "| radar | judged | relevant | system | P@10 | P@50 | recall | returned |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",

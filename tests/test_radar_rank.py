@@ -6,9 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from hub_pipeline.lib.briefing.offline import localize_reason
 from hub_pipeline.lib.config import ConfigError, RadarConfig, load_radars, paper_id_for
 from hub_pipeline.lib.matching import Candidate, match_radar
-from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile, term_patterns
+from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile, combine_scores, term_patterns
 
 DAY = "2025-03-20"
 
@@ -174,6 +175,79 @@ def test_semantic_side_ranks_near_seeds_and_explains():
     assert 'nearest seed: arxiv:2503.00001 "A seed about protein generation" (similarity 1.00)' in near.reasons
     negative = next(m for m in results["r"] if m.paper_id == "neg")
     assert any(reason.startswith("closer to negative example arxiv:2503.00002") for reason in negative.reasons)
+
+
+def test_combined_score_weights():
+    """0.7 x bm25 / (bm25 + 8) + 0.3 x similarity; BM25 counts only where the query matched."""
+    lexical_raw = np.array([24.0, 8.0, 24.0, 8.0])
+    semantic = np.array([0.4, 0.8, 0.9, -0.2])
+    matched = np.array([True, True, False, True])
+
+    scores = combine_scores(lexical_raw, semantic, matched)
+
+    assert scores[0] == pytest.approx(0.7 * 0.75 + 0.3 * 0.4)  # strong query match, mid similarity
+    assert scores[1] == pytest.approx(0.7 * 0.5 + 0.3 * 0.8)  # weaker match, close to a seed
+    assert scores[0] > scores[1]
+    assert scores[2] == pytest.approx(0.3 * 0.9)  # no query match: similarity alone
+    assert scores[3] == pytest.approx(0.7 * 0.5)  # a negative similarity counts as 0
+    assert combine_scores(lexical_raw, None, matched) == pytest.approx([0.75, 0.5, 0.75, 0.5])
+
+
+def test_query_match_outranks_single_hit_near_seed():
+    """A paper about the query's topic stays above one that mentions it once but copies a seed."""
+    filler = [{"paper_id": f"f{i}", "title": f"Weather report {i}", "abstract": "Rain and wind."} for i in range(8)]
+    papers = papers_frame(
+        [
+            {"paper_id": "topic", "title": "Robot grasping with a robot hand", "abstract": "A robot learns to grasp."},
+            {"paper_id": "mention", "title": "Depth completion", "abstract": "Useful for a robot."},
+            *filler,
+        ]
+    )
+    embeddings = np.zeros((10, 2), dtype=np.float32)
+    embeddings[:, 1] = 1.0
+    embeddings[0] = [0.6, 0.8]  # similarity 0.6 to the seed
+    embeddings[1] = [1.0, 0.0]  # the seed's own direction: similarity 1.0
+    profile = SemanticProfile(
+        positives=np.array([[1.0, 0.0]], dtype=np.float32),
+        positive_labels=["arxiv:2503.00001"],
+        negatives=np.zeros((0, 2), np.float32),
+        negative_labels=[],
+    )
+
+    results, _ = rank(papers, radar(query="robot*"), embeddings=embeddings, profiles={"r": profile})
+
+    assert [m.paper_id for m in results["r"]] == ["topic", "mention"]
+
+
+def test_semantic_reasons_have_chinese_wording():
+    """Every reason the semantic side writes has a zh-CN wording, so zh-CN pages show no English text."""
+    papers = papers_frame(
+        [
+            {"paper_id": "hit", "title": "Protein design", "abstract": "Proteins."},
+            {"paper_id": "neg", "title": "Protein markets", "abstract": "Protein prices."},
+            {"paper_id": "miss", "title": "Weather", "abstract": "Rain."},
+        ]
+    )
+    embeddings = np.array([[1, 0, 0], [0.6, 0, 0.8], [0.6, 0.8, 0]], dtype=np.float32)
+    profile = SemanticProfile(
+        positives=np.array([[1, 0, 0], [0, 1, 0]], dtype=np.float32),
+        positive_labels=["arxiv:2503.00001", "description"],
+        negatives=np.array([[0, 0, 1]], dtype=np.float32),
+        negative_labels=["arxiv:2503.00002"],
+        titles={"arxiv:2503.00001": "A seed about protein generation"},
+    )
+    config = radar(language="zh-CN", query="protein*", min_similarity=0.7)
+    results, _ = rank(papers, config, embeddings=embeddings, profiles={"r": profile})
+    reasons = [reason for match in results["r"] for reason in match.reasons]
+    reasons = [reason for reason in reasons if not reason.startswith(("title:", "abstract:"))]
+
+    kinds = ("nearest seed", "closer to negative", "no query term", "close to the radar description")
+    for kind in kinds:
+        assert any(reason.startswith(kind) for reason in reasons), kind
+    for reason in reasons:
+        worded = localize_reason("zh-CN", reason)
+        assert "相似度" in worded or worded == "未命中检索式，但与雷达的种子论文相近", worded
+        assert "similarity" not in worded, worded
 
 
 def test_semantic_match_without_query_hit():

@@ -319,6 +319,29 @@ def test_empty_day_says_so(tmp_path: Path) -> None:
     assert "arXiv: no announcement on Saturday" in text
 
 
+def test_zh_page_semantic_reasons_in_chinese(tmp_path: Path) -> None:
+    reasons = [
+        'abstract: "language model" (2x)',
+        "no query term; close to the radar's seeds",
+        'nearest seed: arxiv:2503.14736 "HandSplat: Embedding-Driven Gaussian Splatting" (similarity 0.71)',
+        "close to the radar description (similarity 0.58)",
+        "closer to negative example arxiv:2503.14603 (similarity 0.74)",
+    ]
+    paper = make_paper("arxiv:2503.15457", DIMO_TITLE, DIMO_ABSTRACT, rank=1, reasons=reasons)
+    page = RadarDayPage(
+        radar=ZH_RADAR, day=DAY, papers=[paper], briefing_markdown=None, briefing_generator="offline", source_notes=[]
+    )
+    render_site(tmp_path, [page], generated_at=GENERATED_AT)
+    text = page_text(read(tmp_path / "llm-zh" / "2025-03-20.html"))
+    assert '摘要: "language model" (2x)' in text
+    assert "未命中检索式，但与雷达的种子论文相近" in text
+    assert '最相近的种子论文：arxiv:2503.14736 "HandSplat: Embedding-Driven Gaussian Splatting"（相似度 0.71）' in text
+    assert "与雷达描述相近（相似度 0.58）" in text
+    assert "更接近反例 arxiv:2503.14603（相似度 0.74）" in text
+    for english in ("nearest seed", "similarity", "no query term", "radar description", "negative example"):
+        assert english not in text, english
+
+
 # --- the paper list ------------------------------------------------------------------
 
 

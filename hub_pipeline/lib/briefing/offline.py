@@ -37,6 +37,12 @@ MAX_THEME_OVERLAP = 0.5
 
 # Reasons as the radar matcher writes them, e.g. 'title: "diffusion"' or 'abstract: "LLM" (2x)'.
 _REASON = re.compile(r'^\s*(title|abstract|author|category)\s*:\s*"([^"]+)"(.*)$')
+# Reasons of the semantic side, as radar_rank writes them (its _reasons and _semantic_reasons).
+_NO_QUERY_TERM = "no query term; close to the radar's seeds"
+_SIMILARITY = r"\(similarity (-?\d+\.\d+)\)"
+_NEAR_DESCRIPTION = re.compile(rf"^close to the radar description {_SIMILARITY}$")
+_NEAREST_SEED = re.compile(rf"^nearest seed: (.+) {_SIMILARITY}$")
+_NEAR_NEGATIVE = re.compile(rf"^closer to negative example (\S+) {_SIMILARITY}$")
 
 
 def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> Briefing:
@@ -304,12 +310,25 @@ def _why(language: Language, paper: BriefingPaper) -> str:
 
 
 def localize_reason(language: Language, reason: str) -> str:
-    """Word a match reason such as 'title: "diffusion"' with the field's name in ``language``."""
+    """Word a match reason, a field hit or a semantic one, in ``language``.
+
+    Query terms, paper ids and seed titles stay as they are. A reason of no known form is
+    returned unchanged.
+    """
     match = _REASON.match(reason)
-    if match is None:
-        return reason
-    label = text(language, f"reason_{match.group(1)}")
-    return f'{label}: "{match.group(2)}"{match.group(3)}'
+    if match is not None:
+        label = text(language, f"reason_{match.group(1)}")
+        return f'{label}: "{match.group(2)}"{match.group(3)}'
+
+    if reason == _NO_QUERY_TERM:
+        return text(language, "reason_no_query_term")
+    if match := _NEAR_DESCRIPTION.match(reason):
+        return text(language, "reason_near_description", similarity=match.group(1))
+    if match := _NEAREST_SEED.match(reason):
+        return text(language, "reason_nearest_seed", seed=match.group(1), similarity=match.group(2))
+    if match := _NEAR_NEGATIVE.match(reason):
+        return text(language, "reason_near_negative", paper=match.group(1), similarity=match.group(2))
+    return reason
 
 
 def _jaccard(first: list[str], second: list[str]) -> float:
