@@ -1,14 +1,15 @@
 /*
 description: >
   One row per work: the sighting whose text represents it, the highest version first (arXiv
-  or bioRxiv version), then the latest day, then a sighting with an abstract.
+  or bioRxiv version), then the latest day, then a sighting with an abstract. The feed's raw
+  title and summary stay in raw.entries: copying them would double what this table writes.
 materialized: table
 depends_on: [staging.entries]
 tests:
   unique: [paper_id]
   not_null: [paper_id, title]
 */
-SELECT * EXCLUDE (preference)
+SELECT * EXCLUDE (preference, raw_title, raw_summary)
 FROM (
     SELECT
         *,

@@ -4,7 +4,7 @@ description: >
   Text comes from its highest version; categories, identifiers and sources gather every
   sighting. A preprint that became a journal article names the article (see paper_links).
 materialized: table
-depends_on: [staging.entries, intermediate.paper_latest_entry, main.paper_links]
+depends_on: [staging.entries, intermediate.paper_sightings, intermediate.paper_latest_entry, main.paper_links]
 tests:
   unique: [paper_id]
   not_null: [paper_id, title, first_announced_day]
@@ -41,40 +41,7 @@ metrics:
       AND paper_id IN (SELECT paper_id FROM main.papers WHERE first_announced_day < $window_start)
   papers_total: SELECT count(*) FROM main.papers
 */
-WITH sightings AS (
-    SELECT
-        paper_id,
-        list_sort(list_distinct(flatten(list(categories)))) AS categories,
-        list_sort(list_distinct(list(source_id))) AS source_ids,
-        min(day) AS first_announced_day,
-        max(day) AS latest_announced_day,
-        count(*) AS listing_count,
-        max(version) AS latest_version,
-        list_sort(list_distinct(list(version) FILTER (WHERE version IS NOT NULL))) AS versions,
-        min(arxiv_id) AS arxiv_id,
-        list_sort(list_distinct(list(work_doi) FILTER (WHERE work_doi IS NOT NULL))) AS dois,
-        list_sort(list_distinct(
-            list(
-                CASE
-                    WHEN link IS NOT NULL AND arxiv_id IS NULL AND work_doi IS NULL THEN 'url:' || link
-                    WHEN guid IS NOT NULL AND guid <> '' AND arxiv_id IS NULL AND work_doi IS NULL
-                        THEN 'guid:' || source_id || ':' || guid
-                END
-            ) FILTER (WHERE arxiv_id IS NULL AND work_doi IS NULL AND (link IS NOT NULL OR guid <> ''))
-        )) AS other_ids,
-        CASE
-            WHEN bool_or(identity_rule = 'fuzzy') THEN 'fuzzy'
-            ELSE arg_min(
-                identity_rule,
-                CASE identity_rule WHEN 'arxiv' THEN 1 WHEN 'doi' THEN 2 WHEN 'link' THEN 3 WHEN 'guid' THEN 4 ELSE 5 END
-            )
-        END AS identity_rule,
-        min(identity_confidence) AS identity_confidence
-    FROM staging.entries
-    GROUP BY paper_id
-),
-
-published AS (
+WITH published AS (
     -- One published version per preprint: one known in the warehouse first, then one with a DOI.
     SELECT paper_id, related_doi, related_link, related_journal
     FROM main.paper_links
@@ -109,6 +76,6 @@ SELECT
     sightings.latest_announced_day,
     sightings.listing_count
 FROM intermediate.paper_latest_entry AS latest
-INNER JOIN sightings USING (paper_id)
+INNER JOIN intermediate.paper_sightings AS sightings USING (paper_id)
 LEFT JOIN published USING (paper_id)
 ORDER BY latest.paper_id

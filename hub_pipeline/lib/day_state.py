@@ -152,24 +152,44 @@ def check_arxiv_weekday(conn: duckdb.DuckDBPyConnection, day: date, arxiv_source
     return CheckOutcome(True, f"{day} ({calendar}): no new arXiv paper, explained by fetch_log for every arXiv source", metadata)
 
 
-def check_empty_abstracts(conn: duckdb.DuckDBPyConnection, day: date, trailing_days: int = TRAILING_DAYS) -> CheckOutcome:
-    """Compare each source's share of empty abstracts on ``day`` with its trailing level."""
+def empty_abstract_counts(conn: duckdb.DuckDBPyConnection, first_day: date, last_day: date) -> dict[tuple[str, date], tuple[int, int]]:
+    """Items and items without an abstract per (source, day), for the days first_day..last_day."""
     rows = conn.execute(
         """
-        WITH today AS (
-            SELECT source_id, count(*) AS items, avg(CASE WHEN abstract = '' THEN 1.0 ELSE 0.0 END) AS share
-            FROM raw.entries WHERE day = ? GROUP BY source_id
-        ), history AS (
-            SELECT source_id, count(DISTINCT day) AS days,
-                   avg(CASE WHEN abstract = '' THEN 1.0 ELSE 0.0 END) AS share
-            FROM raw.entries WHERE day >= ? AND day < ? GROUP BY source_id
-        )
-        SELECT today.source_id, today.items, today.share, coalesce(history.days, 0), history.share
-        FROM today LEFT JOIN history USING (source_id)
-        ORDER BY today.source_id
+        SELECT source_id, day, count(*), count(*) FILTER (WHERE abstract = '')
+        FROM raw.entries WHERE day >= ? AND day <= ? GROUP BY source_id, day
         """,
-        [day, day - timedelta(days=trailing_days), day],
+        [first_day, last_day],
     ).fetchall()
+    return {(source_id, day): (int(items), int(empty)) for source_id, day, items, empty in rows}
+
+
+def check_empty_abstracts(
+    conn: duckdb.DuckDBPyConnection,
+    day: date,
+    trailing_days: int = TRAILING_DAYS,
+    counts: dict[tuple[str, date], tuple[int, int]] | None = None,
+) -> CheckOutcome:
+    """Compare each source's share of empty abstracts on ``day`` with its trailing level.
+
+    ``counts`` (from empty_abstract_counts over a window and its trailing days) lets a
+    backfill check a year of days with one query instead of one per day.
+    """
+    start = day - timedelta(days=trailing_days)
+    if counts is None:
+        counts = empty_abstract_counts(conn, start, day)
+    history: dict[str, list[int]] = {}
+    for (source_id, seen), (items, empty) in counts.items():
+        if start <= seen < day:
+            totals = history.setdefault(source_id, [0, 0, 0])
+            totals[0] += 1
+            totals[1] += items
+            totals[2] += empty
+    rows = []
+    for (source_id, seen), (items, empty) in sorted(counts.items()):
+        if seen == day:
+            days, total, blank = history.get(source_id, (0, 0, 0))
+            rows.append((source_id, items, empty / items, days, blank / total if total else None))
     shares: dict[str, Any] = {}
     failing = []
     for source_id, items, share, history_days, trailing in rows:

@@ -229,7 +229,7 @@ def _read_entry(position: int, row: dict[str, Any]) -> _Entry:
         item_index=row["item_index"],
         title=row.get("title") or "",
         authors=tuple(row.get("authors") or ()),
-        has_abstract=bool(row.get("abstract")),
+        has_abstract=bool(row["has_abstract"] if "has_abstract" in row else row.get("abstract")),
         arxiv_id=arxiv_id,
         work_doi=work_doi,
         version=version,
@@ -238,7 +238,7 @@ def _read_entry(position: int, row: dict[str, Any]) -> _Entry:
     )
 
 
-def _assign_keys(entries: list[_Entry], rows: list[dict[str, Any]]) -> None:
+def _assign_keys(entries: list[_Entry], guids: list[str | None], title_keys: list[str | None]) -> None:
     """Give each entry its identity keys, strongest first, and the id it would have alone.
 
     A link counts only when no other item of the same payload has it, because some feeds
@@ -250,9 +250,9 @@ def _assign_keys(entries: list[_Entry], rows: list[dict[str, Any]]) -> None:
         if entry.link_key:
             link_uses[(entry.day, entry.source_id, entry.link_key)] += 1
 
-    for entry, row in zip(entries, rows):
+    for entry, raw_guid, title_key in zip(entries, guids, title_keys):
         stable_link = entry.link_key if entry.link_key and link_uses[(entry.day, entry.source_id, entry.link_key)] == 1 else None
-        guid = (row.get("guid") or "").strip()
+        guid = (raw_guid or "").strip()
         if entry.arxiv_id:
             entry.keys.append(f"arxiv:{entry.arxiv_id}")
             entry.natural_id, entry.rule = f"arxiv:{entry.arxiv_id}", "arxiv"
@@ -268,7 +268,7 @@ def _assign_keys(entries: list[_Entry], rows: list[dict[str, Any]]) -> None:
             entry.keys.append(f"guid:{entry.source_id}:{guid}")
             entry.natural_id, entry.rule = f"src:{entry.source_id}:{_short_hash(guid)}", "guid"
         if not entry.natural_id:
-            key = row.get("title_key") or ""
+            key = title_key or ""
             entry.keys.append(f"title:{key}")
             entry.natural_id, entry.rule = f"title:{_short_hash(key)}", "title"
 
@@ -342,9 +342,11 @@ def _blocks(text: WorkText) -> list[str]:
 
 def resolve(entries_frame: pl.DataFrame) -> Resolution:
     """Assign a paper id to every raw.entries row; return identities, aliases and candidates."""
-    rows = entries_frame.to_dicts()
-    entries = [_read_entry(position, row) for position, row in enumerate(rows)]
-    _assign_keys(entries, rows)
+    # Rows are read one at a time: a list of every row as a dict would double the step's memory.
+    entries = [_read_entry(position, row) for position, row in enumerate(entries_frame.iter_rows(named=True))]
+    guids = entries_frame["guid"].to_list() if "guid" in entries_frame.columns else [None] * len(entries)
+    title_keys = entries_frame["title_key"].to_list() if "title_key" in entries_frame.columns else [None] * len(entries)
+    _assign_keys(entries, guids, title_keys)
 
     clusters = _Clusters(entries)
     first_holder: dict[str, int] = {}
@@ -363,7 +365,7 @@ def resolve(entries_frame: pl.DataFrame) -> Resolution:
     fuzzy_confidence: dict[int, float] = {}
     candidates: list[tuple[int, int, MatchResult, str]] = []
     merges = _match_weak_clusters(entries, clusters, fuzzy_confidence, candidates)
-    texts = _texts(entries, clusters)
+    texts = _texts(entries, clusters, {clusters.find(item) for a, b, _ in conflicts for item in (a, b)}) if conflicts else {}
     for a, b, reason in conflicts:
         result = compare(texts[clusters.find(a)], texts[clusters.find(b)])
         candidates.append((a, b, result, reason))
@@ -378,9 +380,12 @@ def _members(entries: list[_Entry], clusters: _Clusters) -> dict[int, list[_Entr
     return members
 
 
-def _texts(entries: list[_Entry], clusters: _Clusters) -> dict[int, WorkText]:
-    """Return the text of each cluster's representative entry, by cluster root."""
+def _texts(entries: list[_Entry], clusters: _Clusters, roots: set[int] | None = None) -> dict[int, WorkText]:
+    """Return the text of each cluster's representative entry (of the clusters of ``roots``
+    when given), by cluster root."""
     texts = {}
+    if roots is not None:
+        entries = [entry for entry in entries if clusters.find(entry.row) in roots]
     for root, group in _members(entries, clusters).items():
         chosen = _representative(group)
         texts[root] = WorkText(chosen.title, chosen.authors)
@@ -490,30 +495,29 @@ def _build_frames(
     members = _members(entries, clusters)
     paper_ids = {root: _paper_id(group, clusters, root) for root, group in members.items()}
 
-    identity_rows = []
+    identity_columns: dict[str, list] = {name: [] for name in IDENTITY_SCHEMA}
     aliases: set[tuple[str, str]] = set()
     for entry in entries:
         paper_id = paper_ids[clusters.find(entry.row)]
         fuzzy = entry.row in fuzzy_confidence
-        identity_rows.append(
-            {
-                "day": entry.day,
-                "source_id": entry.source_id,
-                "item_index": entry.item_index,
-                "paper_id": paper_id,
-                "identity_rule": "fuzzy" if fuzzy else entry.rule,
-                "identity_confidence": fuzzy_confidence.get(entry.row, 1.0),
-                "arxiv_id": entry.arxiv_id,
-                "work_doi": entry.work_doi,
-                "version": entry.version,
-                "published_doi": entry.published_doi,
-                "link_key": entry.link_key,
-            }
-        )
+        for name, value in (
+            ("day", entry.day),
+            ("source_id", entry.source_id),
+            ("item_index", entry.item_index),
+            ("paper_id", paper_id),
+            ("identity_rule", "fuzzy" if fuzzy else entry.rule),
+            ("identity_confidence", fuzzy_confidence.get(entry.row, 1.0)),
+            ("arxiv_id", entry.arxiv_id),
+            ("work_doi", entry.work_doi),
+            ("version", entry.version),
+            ("published_doi", entry.published_doi),
+            ("link_key", entry.link_key),
+        ):
+            identity_columns[name].append(value)
         if entry.natural_id != paper_id:
             aliases.add((entry.natural_id, paper_id))
 
-    texts = _texts(entries, clusters)
+    texts = _texts(entries, clusters, {clusters.find(item) for a, b, _, _ in candidates for item in (a, b)}) if candidates else {}
     candidate_rows: dict[tuple[str, str], dict[str, Any]] = {}
     for a, b, result, reason in candidates:
         id_a, id_b = paper_ids[clusters.find(a)], paper_ids[clusters.find(b)]
@@ -537,7 +541,7 @@ def _build_frames(
         )
 
     return Resolution(
-        identity=pl.DataFrame(identity_rows, schema=IDENTITY_SCHEMA),
+        identity=pl.DataFrame(identity_columns, schema=IDENTITY_SCHEMA),
         aliases=pl.DataFrame(sorted(aliases), schema=ALIAS_SCHEMA, orient="row"),
         candidates=pl.DataFrame(
             [candidate_rows[key] for key in sorted(candidate_rows)], schema=CANDIDATE_SCHEMA

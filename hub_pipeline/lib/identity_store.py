@@ -8,10 +8,11 @@ import polars as pl
 from hub_pipeline.lib.identity import Resolution
 from hub_pipeline.lib.warehouse import create_table
 
-# The columns of raw.entries that identity resolution reads.
+# The columns of raw.entries that identity resolution reads. Of the abstract it needs only
+# whether there is one: reading the text itself would hold every abstract in memory.
 _ENTRY_COLUMNS = (
-    "day, source_id, item_index, title, abstract, authors, guid, link, arxiv_id, arxiv_version, "
-    "doi, title_key, version_label, published_doi"
+    "day, source_id, item_index, title, coalesce(abstract, '') <> '' AS has_abstract, authors, guid, link, "
+    "arxiv_id, arxiv_version, doi, title_key, version_label, published_doi"
 )
 
 IDENTITY_TABLES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {

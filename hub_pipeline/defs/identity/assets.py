@@ -31,10 +31,13 @@ def paper_identity(context: AssetExecutionContext, duckdb: DuckDBResource) -> Ma
     with warehouse(duckdb) as conn:
         ensure_identity_tables(conn)
         rows = read_entries(conn)
-        if rows.height == 0:
-            context.log.warning("raw.entries is empty: no work to identify; see fetch_log for each source's reason")
-
-        resolution = resolve(rows)
+    if rows.height == 0:
+        context.log.warning("raw.entries is empty: no work to identify; see fetch_log for each source's reason")
+    # The warehouse is closed while resolving, so DuckDB's buffers are not held next to the
+    # Python objects of every entry; the step keeps the writer pool's slot all along.
+    resolution = resolve(rows)
+    del rows
+    with warehouse(duckdb) as conn:
         write_resolution(conn, resolution)
 
     identity = resolution.identity

@@ -5,7 +5,7 @@ them in the Dagster UI next to the day's state per source.
 """
 
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,11 @@ DAY_CHECK_SPECS = [
 
 
 def day_check_results(
-    conn: duckdb.DuckDBPyConnection, day: date, sources: list[SourceConfig], raw_dir: Path
+    conn: duckdb.DuckDBPyConnection,
+    day: date,
+    sources: list[SourceConfig],
+    raw_dir: Path,
+    abstract_counts: dict[tuple[str, date], tuple[int, int]] | None = None,
 ) -> tuple[dict[str, Any], list[AssetCheckResult]]:
     """Return the day's state per source for metadata, and the results of the day checks."""
     labels = {source.id: source.label for source in sources}
@@ -43,7 +47,7 @@ def day_check_results(
     arxiv_ids = [source.id for source in sources if source.kind == "arxiv_rss"]
     outcomes = [
         ("arxiv_weekday_has_papers", day_state.check_arxiv_weekday(conn, day, arxiv_ids), AssetCheckSeverity.ERROR),
-        ("empty_abstract_share", day_state.check_empty_abstracts(conn, day), AssetCheckSeverity.WARN),
+        ("empty_abstract_share", day_state.check_empty_abstracts(conn, day, counts=abstract_counts), AssetCheckSeverity.WARN),
         ("expected_vs_observed_counts", day_state.check_expected_counts(conn, day, raw_dir), AssetCheckSeverity.WARN),
     ]
     results = [
@@ -67,7 +71,8 @@ def window_check_results(
     A check passes when it passes on every day; its metadata names the days that failed. The
     state returned for metadata is the last day's.
     """
-    per_day = [(day, *day_check_results(conn, day, sources, raw_dir)) for day in days]
+    counts = day_state.empty_abstract_counts(conn, days[0] - timedelta(days=day_state.TRAILING_DAYS), days[-1])
+    per_day = [(day, *day_check_results(conn, day, sources, raw_dir, counts)) for day in days]
     if len(per_day) == 1:
         return per_day[0][1], per_day[0][2]
 
