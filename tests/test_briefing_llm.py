@@ -335,5 +335,5 @@ def test_markdown_shows_error():
     papers = real_papers()
     briefing, _ = run([ScriptedResponse(status=500, body=error_body("The server is overloaded."))], language="en", papers=papers)
     markdown = to_markdown(briefing, papers)
-    assert "Written offline by the extractive writer (offline-3), without a language model." in markdown
+    assert "Written offline by the extractive writer (offline-4), without a language model." in markdown
     assert "The language model call failed (LLM call failed: HTTP 500 The server is overloaded.)" in markdown

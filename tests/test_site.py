@@ -274,7 +274,7 @@ def test_zh_page_language_and_labels(site: tuple[Path, list[Path]]) -> None:
     html = read(site[0] / "llm-zh" / "2025-03-20.html")
     text = page_text(html)
     assert '<html lang="zh-CN">' in html
-    for label in ("作者:", "摘要:", "匹配原因:", "今日简报", "由离线写作器生成", "来源说明", "论文列表"):
+    for label in ("作者:", "摘要:", "匹配原因:", "本日简报", "由离线写作器生成", "来源说明", "论文列表"):
         assert label in text, label
     assert "Authors" not in text
 
@@ -283,7 +283,7 @@ def test_en_page_language_and_labels(site: tuple[Path, list[Path]]) -> None:
     html = read(site[0] / "robot-learning" / "2025-03-20.html")
     text = page_text(html)
     assert '<html lang="en">' in html
-    for label in ("Authors:", "Abstract:", "Why it matched:", "Today's briefing", "gpt-4o-mini", "Papers"):
+    for label in ("Authors:", "Abstract:", "Why it matched:", "The day's briefing", "gpt-4o-mini", "Papers"):
         assert label in text, label
     assert "作者" not in text
     assert "摘要" not in text

@@ -6,13 +6,15 @@ English technical terms (category codes, model names) as they are.
 
 from __future__ import annotations
 
+from datetime import date
+
 from hub_pipeline.lib.models import Language
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh-CN": {
-        "headline_matched": "今日 {count} 篇论文与雷达「{radar}」匹配，来自 {fields}。",
+        "headline_matched": "{date}有 {count} 篇论文与雷达「{radar}」匹配，来自 {fields}。",
         "headline_updates": "其中 {count} 篇是已报道论文的新版本。",
-        "headline_none": "今日没有论文与雷达「{radar}」匹配。",
+        "headline_none": "{date}没有论文与雷达「{radar}」匹配。",
         "more_fields": "及其他 {count} 个领域",
         "more_titles": "，另有 {count} 篇",
         "offline_label": "本简报由离线摘录程序生成，未使用语言模型。",
@@ -59,11 +61,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "published_note_no_journal": "预印本已正式发表。",
     },
     "en": {
-        "headline_matched": "{count} papers matched the radar \u201c{radar}\u201d today, from {fields}.",
-        "headline_matched_one": "1 paper matched the radar \u201c{radar}\u201d today, from {fields}.",
+        "headline_matched": "{count} papers matched the radar \u201c{radar}\u201d on {date}, from {fields}.",
+        "headline_matched_one": "1 paper matched the radar \u201c{radar}\u201d on {date}, from {fields}.",
         "headline_updates": "{count} of them are new versions of papers reported before.",
         "headline_updates_one": "1 of them is a new version of a paper reported before.",
-        "headline_none": "No paper matched the radar \u201c{radar}\u201d today.",
+        "headline_none": "No paper matched the radar \u201c{radar}\u201d on {date}.",
         "more_fields": " and {count} more fields",
         "more_fields_one": " and 1 more field",
         "more_titles": " and {count} more",
@@ -120,3 +122,14 @@ def text(language: Language, key: str, **values: object) -> str:
     if values.get("count") == 1 and f"{key}_one" in table:
         key = f"{key}_one"
     return table[key].format(**values)
+
+
+def format_date(language: Language, day: date) -> str:
+    """Format a briefing's day for its sentences: "2025年3月20日" in zh-CN, "2025-03-20" in en.
+
+    Briefings name their day instead of saying "today", because a past day can be rebuilt or
+    backfilled long after it was announced.
+    """
+    if language == "zh-CN":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from hub_pipeline.lib.briefing.i18n import text
+from hub_pipeline.lib.briefing.i18n import format_date, text
 from hub_pipeline.lib.briefing.text import (
     DocumentTerms,
     extract_terms,
@@ -23,7 +23,7 @@ from hub_pipeline.lib.briefing.text import (
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
 
 GENERATOR = "offline"
-PROMPT_VERSION = "offline-3"
+PROMPT_VERSION = "offline-4"
 MAX_THEMES = 4
 MAX_CROSS_DOMAIN = 2
 MAX_FIELDS_IN_LINK = 3
@@ -50,7 +50,7 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
     language = radar.language
     ranked = sorted(papers, key=lambda paper: (-paper.score, paper.rank, paper.paper_id))
 
-    headline = _headline(language, radar.name, ranked)
+    headline = _headline(language, radar.name, day, ranked)
     themes = _themes(language, ranked)
     cross_domain = _cross_domain(language, ranked)
     reading_list = [
@@ -108,10 +108,11 @@ def paper_field(paper: BriefingPaper) -> str:
     return paper.categories[0] if paper.categories else paper.source_label
 
 
-def _headline(language: Language, radar_name: str, ranked: list[BriefingPaper]) -> str:
+def _headline(language: Language, radar_name: str, day: date, ranked: list[BriefingPaper]) -> str:
     offline_label = text(language, "offline_label")
+    day_text = format_date(language, day)
     if not ranked:
-        return " ".join([text(language, "headline_none", radar=radar_name), offline_label])
+        return " ".join([text(language, "headline_none", radar=radar_name, date=day_text), offline_label])
 
     field_counts = Counter(paper_field(paper) for paper in ranked)
     ordered = sorted(field_counts.items(), key=lambda item: (-item[1], item[0]))
@@ -122,7 +123,7 @@ def _headline(language: Language, radar_name: str, ranked: list[BriefingPaper]) 
     if len(ordered) > MAX_FIELDS_IN_HEADLINE:
         fields += text(language, "more_fields", count=len(ordered) - MAX_FIELDS_IN_HEADLINE)
 
-    sentences = [text(language, "headline_matched", count=len(ranked), radar=radar_name, fields=fields)]
+    sentences = [text(language, "headline_matched", count=len(ranked), radar=radar_name, fields=fields, date=day_text)]
     updates = sum(paper.is_update for paper in ranked)
     if updates:
         sentences.append(text(language, "headline_updates", count=updates))
