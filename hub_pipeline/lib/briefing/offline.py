@@ -109,10 +109,14 @@ def paper_field(paper: BriefingPaper) -> str:
 
 
 def _headline(language: Language, radar_name: str, day: date, ranked: list[BriefingPaper]) -> str:
-    offline_label = text(language, "offline_label")
+    """Write the headline: the day's papers counted per field.
+
+    The offline label is left to the Markdown footer, so it appears once. The file, the site
+    page, the feed and deliveries (also when cut to a chat's size limit) keep that footer.
+    """
     day_text = format_date(language, day)
     if not ranked:
-        return " ".join([text(language, "headline_none", radar=radar_name, date=day_text), offline_label])
+        return text(language, "headline_none", radar=radar_name, date=day_text)
 
     field_counts = Counter(paper_field(paper) for paper in ranked)
     ordered = sorted(field_counts.items(), key=lambda item: (-item[1], item[0]))
@@ -127,7 +131,6 @@ def _headline(language: Language, radar_name: str, day: date, ranked: list[Brief
     updates = sum(paper.is_update for paper in ranked)
     if updates:
         sentences.append(text(language, "headline_updates", count=updates))
-    sentences.append(offline_label)
     # Chinese sentences are written without a space between them.
     return ("" if language == "zh-CN" else " ").join(sentences)
 

@@ -23,10 +23,6 @@ INTERFACE_TEXT: dict[str, dict[str, str]] = {
         "query": "检索式",
         "briefing": "本日简报",
         "no_briefing": "本日没有简报。",
-        "generator_offline": "由离线写作器生成(从论文摘要中摘录,未调用大语言模型)",
-        "generator_llm": "由大语言模型 {model} 生成",
-        "generator_llm_unnamed": "由大语言模型生成",
-        "generator_other": "生成方式:{generator}",
         "source_notes": "来源说明",
         "papers_heading": "论文列表",
         "paper_count": "{count} 篇论文",
@@ -62,10 +58,6 @@ INTERFACE_TEXT: dict[str, dict[str, str]] = {
         "query": "Query",
         "briefing": "The day's briefing",
         "no_briefing": "There is no briefing for this day.",
-        "generator_offline": "Written by the offline writer (extracted from the abstracts, no LLM)",
-        "generator_llm": "Written by the LLM {model}",
-        "generator_llm_unnamed": "Written by an LLM",
-        "generator_other": "Generator: {generator}",
         "source_notes": "Source notes",
         "papers_heading": "Papers",
         "paper_count": "{count} papers",
@@ -120,21 +112,6 @@ def format_paper_count(count: int, language: Language | str) -> str:
     if count == 1:
         return text["paper_count_one"]
     return text["paper_count"].format(count=count)
-
-
-def describe_generator(generator: str, language: Language | str) -> str:
-    """Say who wrote a briefing: "offline", "llm:<model>", or any other label shown as given."""
-    text = interface_text(language)
-    if generator == "offline":
-        return text["generator_offline"]
-
-    kind, _, model = generator.partition(":")
-    if kind == "llm" and model:
-        return text["generator_llm"].format(model=model)
-    if kind == "llm":
-        return text["generator_llm_unnamed"]
-
-    return text["generator_other"].format(generator=generator)
 
 
 # --- the day's state per source ----------------------------------------------------------------
