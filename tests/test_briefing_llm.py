@@ -112,7 +112,7 @@ def test_invalid_json_falls_back():
     assert briefing.error.startswith("LLM reply was not valid JSON")
     assert briefing.tokens_in == 2817
     assert briefing.tokens_out == 9
-    assert "离线" in briefing.headline
+    assert "本简报由离线摘录程序撰写" in to_markdown(briefing, real_papers())
     assert len(briefing.reading_list) == 9
 
 
@@ -335,5 +335,5 @@ def test_markdown_shows_error():
     papers = real_papers()
     briefing, _ = run([ScriptedResponse(status=500, body=error_body("The server is overloaded."))], language="en", papers=papers)
     markdown = to_markdown(briefing, papers)
-    assert "Written offline by the extractive writer (offline-3), without a language model." in markdown
-    assert "The language model call failed (LLM call failed: HTTP 500 The server is overloaded.)" in markdown
+    assert "Written offline by the extractive writer (offline-4), without a language model." in markdown
+    assert "Reason: the language model call failed (LLM call failed: HTTP 500 The server is overloaded.)." in markdown

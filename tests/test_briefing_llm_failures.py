@@ -264,7 +264,7 @@ def test_failure_kind_in_markdown():
     briefing, _ = write([refusal_reply("No.")], language="en")
     markdown = to_markdown(briefing, real_papers())
     assert "Failure kind: refused." in markdown
-    assert "The language model call failed (the model refused: No.)" in markdown
+    assert "Reason: the language model call failed (the model refused: No.)." in markdown
 
 
 def test_cross_domain_and_updates_kept():

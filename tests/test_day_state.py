@@ -64,11 +64,11 @@ UNTITLED_ITEM = """    <item>
 @pytest.mark.parametrize(
     ("language", "outcome", "cause", "expected"),
     [
-        ("zh-CN", "no_announcement", "weekend", "arXiv (cs.CL):今日 arXiv 无发布(arXiv 周末不发布新论文)。"),
-        ("zh-CN", "no_announcement", "holiday", "arXiv (cs.CL):今日 arXiv 无发布(arXiv 假日)。"),
-        ("en", "no_announcement", "weekend", "arXiv (cs.CL): no arXiv mailing today (arXiv does not announce on weekends)."),
-        ("en", "no_announcement", "holiday", "arXiv (cs.CL): no arXiv mailing today (an arXiv holiday)."),
-        ("en", "no_announcement", "empty_feed", "arXiv (cs.CL): no arXiv mailing today (the feed has no items)."),
+        ("zh-CN", "no_announcement", "weekend", "arXiv (cs.CL):本日 arXiv 无发布(arXiv 周末不发布新论文)。"),
+        ("zh-CN", "no_announcement", "holiday", "arXiv (cs.CL):本日 arXiv 无发布(arXiv 假日)。"),
+        ("en", "no_announcement", "weekend", "arXiv (cs.CL): no arXiv mailing on this day (arXiv does not announce on weekends)."),
+        ("en", "no_announcement", "holiday", "arXiv (cs.CL): no arXiv mailing on this day (an arXiv holiday)."),
+        ("en", "no_announcement", "empty_feed", "arXiv (cs.CL): no arXiv mailing on this day (the feed has no items)."),
     ],
 )
 def test_no_announcement_worded_per_language(language, outcome, cause, expected):
@@ -114,7 +114,7 @@ def test_weekend_state_in_english_page_and_metadata(tmp_path, fixtures):
 
     assert result.success
     page = (tmp_path / "data" / "site" / "diffusion-across-fields" / "2025-03-22.html").read_text(encoding="utf-8")
-    assert "no arXiv mailing today (arXiv does not announce on weekends)" in page
+    assert "no arXiv mailing on this day (arXiv does not announce on weekends)" in page
     state = _entries_metadata(result)["day_state"]
     assert state["arxiv-cs-ai"]["outcome"] == "no_announcement"
     assert "weekends" in state["arxiv-cs-ai"]["reason"]
@@ -129,8 +129,8 @@ def test_holiday_state_said_on_page(tmp_path, fixtures):
     assert result.success
     zh_page = (tmp_path / "data" / "site" / "llm-reasoning" / "2025-12-25.html").read_text(encoding="utf-8")
     en_page = (tmp_path / "data" / "site" / "diffusion-across-fields" / "2025-12-25.html").read_text(encoding="utf-8")
-    assert "今日 arXiv 无发布(arXiv 假日)" in zh_page
-    assert "no arXiv mailing today (an arXiv holiday)" in en_page
+    assert "本日 arXiv 无发布(arXiv 假日)" in zh_page
+    assert "no arXiv mailing on this day (an arXiv holiday)" in en_page
     assert _checks(result)["arxiv_weekday_has_papers"].passed
 
 
@@ -178,7 +178,7 @@ def test_weekday_with_empty_feed_is_explained(tmp_path):
     check = _checks(result)["arxiv_weekday_has_papers"]
     assert check.passed
     page = (tmp_path / "data" / "site" / "llm-reasoning" / "2025-03-21.html").read_text(encoding="utf-8")
-    assert "今日 arXiv 无发布(订阅源中没有条目)" in page
+    assert "本日 arXiv 无发布(订阅源中没有条目)" in page
 
 
 def test_expected_and_observed_counts_recorded(tmp_path, fixtures):

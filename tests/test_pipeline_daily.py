@@ -206,7 +206,7 @@ def test_weekend_day_says_why_it_is_empty(tmp_path, fixtures):
     assert "weekends" in reason
     assert papers == 0
     page = (tmp_path / "data" / "site" / "llm-reasoning" / "2025-03-22.html").read_text(encoding="utf-8")
-    assert "今日 arXiv 无发布" in page
+    assert "本日 arXiv 无发布" in page
 
 
 def test_stale_feed_is_not_loaded_for_another_day(tmp_path, fixtures):

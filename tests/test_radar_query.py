@@ -1,10 +1,12 @@
 """The radar query language and the matcher, with real titles from the 2025-03-20 feeds."""
 
+import logging
+
 import pytest
 
 from hub_pipeline.lib.config import ConfigError, RadarConfig, load_radars
 from hub_pipeline.lib.matching import Candidate, author_key, match_radar
-from hub_pipeline.lib.radar_query import QuerySyntaxError, evaluate, parse_query
+from hub_pipeline.lib.radar_query import QuerySyntaxError, evaluate, lowercase_operators, parse_query
 from tests.conftest import REPO
 
 # Real items of arxiv_rss_days/2025-03-20 (cs.CV and cs.CL), abstracts shortened by hand.
@@ -145,3 +147,55 @@ def test_shipped_radars_load():
     languages = [r.language for r in radars]
     assert len(radars) >= 4
     assert languages.count("zh-CN") >= 2
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("diffusion or flow", [("or", 10)]),
+        ("diffusion and (protein OR molecule)", [("and", 10)]),
+        ("(protein OR molecule) and diffusion", [("and", 22)]),
+        ("diffusion not survey", [("not", 10)]),
+        ("not survey", [("not", 0)]),
+        ("a or b and c", [("or", 2), ("and", 7)]),
+        ("diffusion Or flow", [("Or", 10)]),
+        ("diffusion or NOT survey", [("or", 10)]),
+        ("diffusion OR flow", []),
+        ('diffusion "or" flow', []),
+        ('"rock and roll"', []),
+        ("ti:or diffusion", []),
+        ("diffusion or", []),
+        ("or diffusion", []),
+        ("orbit AND android", []),
+    ],
+)
+def test_lowercase_operators_found(query, found):
+    assert [(token.text, token.position) for token in lowercase_operators(query)] == found
+
+
+def test_lowercase_operator_warned_at_load(tmp_path, caplog):
+    path = tmp_path / "radars.yaml"
+    path.write_text(
+        "radars:\n"
+        "  - {id: flows, name: Flows, language: en, query: 'diffusion or flow matching'}\n"
+        "  - {id: clean, name: Clean, language: en, query: 'diffusion OR \"or\"'}\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="hub_pipeline.lib.config"):
+        radars = load_radars(path)
+
+    # The query is still accepted, with "or" searched as a word.
+    assert [radar.query for radar in radars.radars] == ["diffusion or flow matching", 'diffusion OR "or"']
+    assert len(caplog.records) == 1
+    message = caplog.records[0].getMessage()
+    assert caplog.records[0].levelname == "WARNING"
+    assert "radar 'flows'" in message
+    assert "lower-case 'or' at position 10" in message
+    assert "did you mean OR?" in message
+    assert str(path) in message
+
+
+def test_shipped_radars_load_without_warning(caplog):
+    with caplog.at_level(logging.WARNING, logger="hub_pipeline.lib.config"):
+        load_radars(REPO / "config" / "radars.yaml")
+    assert caplog.records == []

@@ -18,7 +18,7 @@ import pytest
 
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 from hub_pipeline.lib.site import RadarDayPage, clean_abstract, render_briefing_markdown, render_site, safe_link
-from hub_pipeline.lib.site.strings import INTERFACE_TEXT, describe_generator
+from hub_pipeline.lib.site.strings import INTERFACE_TEXT
 
 GENERATED_AT = datetime(2025, 3, 20, 9, 30, tzinfo=timezone.utc)
 DAY = date(2025, 3, 20)
@@ -274,7 +274,7 @@ def test_zh_page_language_and_labels(site: tuple[Path, list[Path]]) -> None:
     html = read(site[0] / "llm-zh" / "2025-03-20.html")
     text = page_text(html)
     assert '<html lang="zh-CN">' in html
-    for label in ("作者:", "摘要:", "匹配原因:", "今日简报", "由离线写作器生成", "来源说明", "论文列表"):
+    for label in ("作者:", "摘要:", "匹配原因:", "本日简报", "来源说明", "论文列表"):
         assert label in text, label
     assert "Authors" not in text
 
@@ -283,7 +283,7 @@ def test_en_page_language_and_labels(site: tuple[Path, list[Path]]) -> None:
     html = read(site[0] / "robot-learning" / "2025-03-20.html")
     text = page_text(html)
     assert '<html lang="en">' in html
-    for label in ("Authors:", "Abstract:", "Why it matched:", "Today's briefing", "gpt-4o-mini", "Papers"):
+    for label in ("Authors:", "Abstract:", "Why it matched:", "The day's briefing", "Papers"):
         assert label in text, label
     assert "作者" not in text
     assert "摘要" not in text
@@ -427,7 +427,7 @@ def test_hostile_link_not_linked(site: tuple[Path, list[Path]]) -> None:
 
 def test_briefing_raw_html_escaped(site: tuple[Path, list[Path]]) -> None:
     html = read(site[0] / "llm-zh" / "2025-03-20.html")
-    briefing = html[html.index('class="briefing-body"') : html.index('class="generator"')]
+    briefing = html[html.index('class="briefing-body"') : html.index("</section>")]
     assert_no_active_markup(briefing)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in briefing
     assert "&lt;img src=x onerror=alert(1)&gt;" in briefing
@@ -630,20 +630,6 @@ def test_interface_keys_not_dict_methods() -> None:
     # (update, items, ...) would render the method instead of the label.
     clashes = [key for key in INTERFACE_TEXT["en"] if hasattr(dict, key)]
     assert clashes == []
-
-
-@pytest.mark.parametrize(
-    ("generator", "language", "expected"),
-    [
-        ("offline", "zh-CN", "由离线写作器生成(从论文摘要中摘录,未调用大语言模型)"),
-        ("llm:gpt-4o-mini", "zh-CN", "由大语言模型 gpt-4o-mini 生成"),
-        ("llm:deepseek-chat", "en", "Written by the LLM deepseek-chat"),
-        ("llm", "en", "Written by an LLM"),
-        ("manual", "en", "Generator: manual"),
-    ],
-)
-def test_describe_generator(generator: str, language: str, expected: str) -> None:
-    assert describe_generator(generator, language) == expected
 
 
 def test_copied_text_matches_fixtures() -> None:

@@ -6,6 +6,7 @@ start with the file, the entry and the field named, not halfway through a day.
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Literal
@@ -13,7 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hub_pipeline.lib.radar_query import QuerySyntaxError, parse_query
+from hub_pipeline.lib.radar_query import QuerySyntaxError, lowercase_operators, parse_query
 
 SourceKind = Literal["arxiv_rss", "biorxiv_rss", "rss", "arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"]
 
@@ -21,6 +22,8 @@ SourceKind = Literal["arxiv_rss", "biorxiv_rss", "rss", "arxiv_oai", "arxiv_api"
 HISTORY_KINDS = frozenset({"arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"})
 
 _ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(ValueError):
@@ -249,9 +252,21 @@ def load_sources(path: Path) -> SourcesFile:
 
 
 def load_radars(path: Path) -> RadarsFile:
-    """Load and validate a radars file; every query is parsed here."""
+    """Load and validate a radars file; every query is parsed here.
+
+    A lower-case "or", "and" or "not" between terms is accepted as a search word, with a
+    warning per occurrence, since it was most likely meant as an operator.
+    """
     radars = _validate(RadarsFile, path)
     assert isinstance(radars, RadarsFile)
+    for radar in radars.radars:
+        for token in lowercase_operators(radar.query):
+            logger.warning(
+                "%s: radar %r: query %r has a lower-case %r at position %d, which is searched as a word; "
+                "did you mean %s? Write %s to combine terms, or quote it (\"%s\") to search the word",
+                path, radar.id, radar.query, token.text, token.position,
+                token.text.upper(), token.text.upper(), token.text,
+            )  # fmt: skip
     return radars
 
 

@@ -15,7 +15,7 @@ import smtplib
 import ssl
 import time
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -172,13 +172,28 @@ def to_slack_mrkdwn(markdown: str) -> str:
     return converted
 
 
+def _keep_footer(text: str, tail: str, limit: int, size: Callable[[str], int]) -> tuple[str, str]:
+    """Return the part of a briefing to cut and the tail to append after the cut.
+
+    The footer (from the last "---" line on) moves into the tail when it fits, because it names
+    who wrote the briefing (the model, or the offline writer) and why an LLM call failed.
+    """
+    body, rule, footer = text.rpartition("\n---\n")
+    if not rule:
+        return text, tail
+    with_footer = f"{tail}\n\n---\n{footer.rstrip()}"
+    if size(with_footer) >= limit:
+        return text, tail
+    return body, with_footer
+
+
 def _fit_bytes(text: str, limit: int, link: str) -> str:
     if len(text.encode("utf-8")) <= limit:
         return text
-    tail = f"\n\n… {link}" if link else "\n\n…"
+    body, tail = _keep_footer(text, f"\n\n… {link}" if link else "\n\n…", limit, lambda value: len(value.encode("utf-8")))
     kept: list[str] = []
     size = len(tail.encode("utf-8"))
-    for line in text.splitlines():
+    for line in body.splitlines():
         line_size = len(line.encode("utf-8")) + 1
         if size + line_size > limit:
             break
@@ -190,8 +205,8 @@ def _fit_bytes(text: str, limit: int, link: str) -> str:
 def _fit_chars(text: str, limit: int, link: str) -> str:
     if len(text) <= limit:
         return text
-    tail = f"\n… <{link}|…>" if link else "\n…"
-    cut = text[: limit - len(tail)]
+    body, tail = _keep_footer(text, f"\n… <{link}|…>" if link else "\n…", limit, len)
+    cut = body[: limit - len(tail)]
     return cut[: cut.rfind("\n")] + tail if "\n" in cut else cut + tail
 
 

@@ -3,7 +3,8 @@
     "diffusion model" AND (protein OR molecule) NOT ti:survey
 
 Adjacent terms without an operator are joined by AND. Operators are upper-case words, so a
-lower-case "and" or "or" is an ordinary term. A term may be scoped to one field with ``ti:``,
+lower-case "and" or "or" is an ordinary term; ``lowercase_operators`` finds them so that the
+config loader can warn. A term may be scoped to one field with ``ti:``,
 ``abs:``, ``au:`` or ``cat:``; unscoped terms look in the title and the abstract. A trailing
 ``*`` makes a term a prefix (``diffus*``). Matching is case-insensitive on word boundaries and
 accepts an English plural (``model`` hits "models"); a term written in Chinese characters
@@ -181,6 +182,29 @@ def _compile_term(text: str, phrase: bool) -> re.Pattern[str]:
     # A plural suffix on the last word: "model" hits "models", "process" hits "processes".
     tail = r"\w*" if prefix else r"(?:s|es)?"
     return re.compile(rf"(?<!\w){body}{tail}(?!\w)")
+
+
+def lowercase_operators(query: str) -> list[Token]:
+    """Find words such as "or" that sit where an operator would and are searched as words.
+
+    Operators are upper-case only, so "diffusion or flow" requires all three words. An "and" or
+    "or" is reported when a term or ")" comes before it and a term, "(" or NOT after it. A "not"
+    is reported when a term or "(" comes after it. Quoted phrases ("or") are never reported.
+    """
+    tokens = tokenize(query)
+    found = []
+    for index, token in enumerate(tokens):
+        operator = token.text.upper()
+        if token.kind != "term" or operator not in _OPERATORS or token.text == operator:
+            continue
+        before = tokens[index - 1].kind if index > 0 else None
+        after = tokens[index + 1].kind if index + 1 < len(tokens) else None
+        if operator == "NOT":
+            if after in {"term", "("}:
+                found.append(token)
+        elif before in {"term", ")"} and after in {"term", "(", "NOT"}:
+            found.append(token)
+    return found
 
 
 def parse_query(query: str) -> Node:

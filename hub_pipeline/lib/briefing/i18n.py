@@ -6,16 +6,17 @@ English technical terms (category codes, model names) as they are.
 
 from __future__ import annotations
 
+from datetime import date
+
 from hub_pipeline.lib.models import Language
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh-CN": {
-        "headline_matched": "今日 {count} 篇论文与雷达「{radar}」匹配，来自 {fields}。",
+        "headline_matched": "{date}有 {count} 篇论文与雷达「{radar}」匹配，来自 {fields}。",
         "headline_updates": "其中 {count} 篇是已报道论文的新版本。",
-        "headline_none": "今日没有论文与雷达「{radar}」匹配。",
+        "headline_none": "{date}没有论文与雷达「{radar}」匹配。",
         "more_fields": "及其他 {count} 个领域",
         "more_titles": "，另有 {count} 篇",
-        "offline_label": "本简报由离线摘录程序生成，未使用语言模型。",
         "field_count": "{field}（{count} 篇）",
         "list_separator": "、",
         "title_separator": "；",
@@ -42,7 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "md_by_llm": "本简报由语言模型 {model} 撰写（提示词版本 {prompt_version}），引用均已与当日论文集核对。",
         "md_by_offline": "本简报由离线摘录程序撰写（{prompt_version}），未使用语言模型。",
         "md_removed": "已删除 {count} 处不在当日论文集中的引用：{ids}。",
-        "md_error": "语言模型调用失败（{error}），因此改用离线摘录程序。",
+        "md_error": "原因：语言模型调用失败（{error}）。",
         "md_tokens": "消耗 token：输入 {tokens_in}，输出 {tokens_out}。",
         "md_cost": "估计费用：{cost} 美元。",
         "md_cached": "模型回复取自缓存，本次未消耗 token。",
@@ -59,15 +60,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "published_note_no_journal": "预印本已正式发表。",
     },
     "en": {
-        "headline_matched": "{count} papers matched the radar \u201c{radar}\u201d today, from {fields}.",
-        "headline_matched_one": "1 paper matched the radar \u201c{radar}\u201d today, from {fields}.",
+        "headline_matched": "{count} papers matched the radar \u201c{radar}\u201d on {date}, from {fields}.",
+        "headline_matched_one": "1 paper matched the radar \u201c{radar}\u201d on {date}, from {fields}.",
         "headline_updates": "{count} of them are new versions of papers reported before.",
         "headline_updates_one": "1 of them is a new version of a paper reported before.",
-        "headline_none": "No paper matched the radar \u201c{radar}\u201d today.",
+        "headline_none": "No paper matched the radar \u201c{radar}\u201d on {date}.",
         "more_fields": " and {count} more fields",
         "more_fields_one": " and 1 more field",
         "more_titles": " and {count} more",
-        "offline_label": "This briefing was written offline by an extractive writer, without a language model.",
         "field_count": "{field} ({count})",
         "list_separator": ", ",
         "title_separator": "; ",
@@ -95,7 +95,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "md_by_offline": "Written offline by the extractive writer ({prompt_version}), without a language model.",
         "md_removed": "Removed {count} citations of papers that were not in the day's set: {ids}.",
         "md_removed_one": "Removed 1 citation of a paper that was not in the day's set: {ids}.",
-        "md_error": "The language model call failed ({error}), so the offline writer wrote this briefing.",
+        "md_error": "Reason: the language model call failed ({error}).",
         "md_tokens": "Tokens: {tokens_in} in, {tokens_out} out.",
         "md_cost": "Estimated cost: {cost} USD.",
         "md_cached": "The model's reply came from the response cache; this run spent no tokens on it.",
@@ -120,3 +120,14 @@ def text(language: Language, key: str, **values: object) -> str:
     if values.get("count") == 1 and f"{key}_one" in table:
         key = f"{key}_one"
     return table[key].format(**values)
+
+
+def format_date(language: Language, day: date) -> str:
+    """Format a briefing's day for its sentences: "2025年3月20日" in zh-CN, "2025-03-20" in en.
+
+    Briefings name their day instead of saying "today", because a past day can be rebuilt or
+    backfilled long after it was announced.
+    """
+    if language == "zh-CN":
+        return f"{day.year}年{day.month}月{day.day}日"
+    return day.isoformat()

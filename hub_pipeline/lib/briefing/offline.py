@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
-from hub_pipeline.lib.briefing.i18n import text
+from hub_pipeline.lib.briefing.i18n import format_date, text
 from hub_pipeline.lib.briefing.text import (
     DocumentTerms,
     extract_terms,
@@ -21,9 +21,10 @@ from hub_pipeline.lib.briefing.text import (
     shorten,
 )
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
+from hub_pipeline.lib.radar_query import FIELDS
 
 GENERATOR = "offline"
-PROMPT_VERSION = "offline-3"
+PROMPT_VERSION = "offline-4"
 MAX_THEMES = 4
 MAX_CROSS_DOMAIN = 2
 MAX_FIELDS_IN_LINK = 3
@@ -43,6 +44,12 @@ _SIMILARITY = r"\(similarity (-?\d+\.\d+)\)"
 _NEAR_DESCRIPTION = re.compile(rf"^close to the radar description {_SIMILARITY}$")
 _NEAREST_SEED = re.compile(rf"^nearest seed: (.+) {_SIMILARITY}$")
 _NEAR_NEGATIVE = re.compile(rf"^closer to negative example (\S+) {_SIMILARITY}$")
+# Query syntax around a matched term, which a theme name must not show: a field scope
+# ("ti:diffusion"), quotes, and the glossary's English aliases that radar_rank appends
+# ("扩散模型 (diffusion model / diffusion models)"). A trailing "*" is handled apart.
+_SCOPE = re.compile(rf"^(?:{'|'.join(FIELDS)}):", re.IGNORECASE)
+_QUOTES = re.compile(r"[\"“”]")
+_GLOSSARY_ALIASES = re.compile(r"\s*\([^()]*\)$")
 
 
 def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> Briefing:
@@ -50,7 +57,7 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
     language = radar.language
     ranked = sorted(papers, key=lambda paper: (-paper.score, paper.rank, paper.paper_id))
 
-    headline = _headline(language, radar.name, ranked)
+    headline = _headline(language, radar.name, day, ranked)
     themes = _themes(language, ranked)
     cross_domain = _cross_domain(language, ranked)
     reading_list = [
@@ -108,10 +115,15 @@ def paper_field(paper: BriefingPaper) -> str:
     return paper.categories[0] if paper.categories else paper.source_label
 
 
-def _headline(language: Language, radar_name: str, ranked: list[BriefingPaper]) -> str:
-    offline_label = text(language, "offline_label")
+def _headline(language: Language, radar_name: str, day: date, ranked: list[BriefingPaper]) -> str:
+    """Write the headline: the day's papers counted per field.
+
+    The offline label is left to the Markdown footer, so it appears once. The file, the site
+    page, the feed and deliveries (also when cut to a chat's size limit) keep that footer.
+    """
+    day_text = format_date(language, day)
     if not ranked:
-        return " ".join([text(language, "headline_none", radar=radar_name), offline_label])
+        return text(language, "headline_none", radar=radar_name, date=day_text)
 
     field_counts = Counter(paper_field(paper) for paper in ranked)
     ordered = sorted(field_counts.items(), key=lambda item: (-item[1], item[0]))
@@ -122,11 +134,10 @@ def _headline(language: Language, radar_name: str, ranked: list[BriefingPaper]) 
     if len(ordered) > MAX_FIELDS_IN_HEADLINE:
         fields += text(language, "more_fields", count=len(ordered) - MAX_FIELDS_IN_HEADLINE)
 
-    sentences = [text(language, "headline_matched", count=len(ranked), radar=radar_name, fields=fields)]
+    sentences = [text(language, "headline_matched", count=len(ranked), radar=radar_name, fields=fields, date=day_text)]
     updates = sum(paper.is_update for paper in ranked)
     if updates:
         sentences.append(text(language, "headline_updates", count=updates))
-    sentences.append(offline_label)
     # Chinese sentences are written without a space between them.
     return ("" if language == "zh-CN" else " ").join(sentences)
 
@@ -148,10 +159,9 @@ def _themes(language: Language, ranked: list[BriefingPaper]) -> list[BriefingThe
 
     documents, term_papers = _term_index(ranked)
 
-    reason_papers, reason_display = _reason_terms(ranked)
+    reason_papers, reason_display = _reason_terms(ranked, documents)
     for term, ids in reason_papers.items():
-        merged = term_papers.setdefault(term, [])
-        merged.extend(i for i in ids if i not in merged)
+        _append_new(term_papers.setdefault(term, []), ids)
 
     candidates = []
     for term, ids in term_papers.items():
@@ -250,22 +260,70 @@ def _cross_domain(language: Language, ranked: list[BriefingPaper]) -> list[Brief
     return links
 
 
-def _reason_terms(ranked: list[BriefingPaper]) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """Map each title or abstract term the radar matched on to the papers it matched."""
+def _reason_terms(
+    ranked: list[BriefingPaper], documents: dict[str, DocumentTerms]
+) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Map each title or abstract term the radar matched on to the papers it matched.
+
+    Terms are keyed and named as plain words, without query syntax. A prefix term such as
+    "diffus*" becomes the term its papers use most ("diffusion"). It gets no display entry, so
+    the theme is named by that term's most common spelling in the papers.
+    """
     papers: dict[str, list[str]] = {}
     display: dict[str, str] = {}
+    prefix_papers: dict[tuple[str, ...], list[str]] = {}
     for paper in ranked:
         for reason in paper.reasons:
             match = _REASON.match(reason)
             if match is None or match.group(1) not in ("title", "abstract"):
                 continue
-            words = match.group(2).split()
+            words, is_prefix = _plain_words(match.group(2))
+            if not words:
+                continue
+            if is_prefix:
+                _append_new(prefix_papers.setdefault(tuple(words), []), [paper.paper_id])
+                continue
             term = " ".join(normalize_word(word) for word in words)
-            display.setdefault(term, match.group(2).strip())
-            ids = papers.setdefault(term, [])
-            if paper.paper_id not in ids:
-                ids.append(paper.paper_id)
+            display.setdefault(term, " ".join(words))
+            _append_new(papers.setdefault(term, []), [paper.paper_id])
+
+    for words, ids in prefix_papers.items():
+        term = _expand_prefix(list(words), [documents[i] for i in ids])
+        # A prefix that matches no extracted term (only stopwords, say) names no theme.
+        if term is not None:
+            _append_new(papers.setdefault(term, []), ids)
     return papers, display
+
+
+def _plain_words(term: str) -> tuple[list[str], bool]:
+    """Return a matched query term's words without scope, quotes or aliases, and whether it ends in "*"."""
+    cleaned = _GLOSSARY_ALIASES.sub("", _SCOPE.sub("", term.strip()))
+    tokens = _QUOTES.sub(" ", cleaned).split()
+    is_prefix = bool(tokens) and tokens[-1].endswith("*")
+    words = [token.strip("'*") for token in tokens]
+    return [word for word in words if word], is_prefix
+
+
+def _expand_prefix(words: list[str], documents: list[DocumentTerms]) -> str | None:
+    """Return the normalized term that a prefix term matches most often in the papers, or None.
+
+    "language model*" becomes "language model" when the papers write "language models".
+    """
+    head = [normalize_word(word) for word in words[:-1]]
+    stem = words[-1].lower()
+    counts: Counter[str] = Counter()
+    for document in documents:
+        for (key, _), count in document.surface.items():
+            parts = key.split()
+            if len(parts) == len(words) and parts[:-1] == head and parts[-1].startswith(stem):
+                counts[key] += count
+    if not counts:
+        return None
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def _append_new(ids: list[str], new_ids: list[str]) -> None:
+    ids.extend(paper_id for paper_id in new_ids if paper_id not in ids)
 
 
 def _surface_form(term: str, documents: Iterable[DocumentTerms]) -> str:

@@ -16,7 +16,7 @@ from hub_pipeline.lib.briefing.text import clean_abstract, shorten
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 
 # Change this whenever the prompts or the reply schema change: cached replies are keyed on it.
-PROMPT_VERSION = "llm-3"
+PROMPT_VERSION = "llm-4"
 ABSTRACT_CHARS = 1200
 
 PAPERS_START = "<<<PAPERS>>>"
@@ -32,7 +32,7 @@ _LANGUAGE_INSTRUCTIONS = {
     ),
     "en": "Write every text field in English.",
 }
-_REPLY_SHAPE = """{{"headline": "<2-3 sentences: what is new today>",
+_REPLY_SHAPE = """{{"headline": "<2-3 sentences: what is new on the announcement day>",
  "themes": [{{"title": "<short name>", "text": "<2-4 sentences on what connects these papers>", "paper_ids": ["<id>", ...]}}],
  "cross_domain": [{{"title": "<short name>", "text": "<1-3 sentences: how a method, question or finding links papers from different categories or sources>", "paper_ids": ["<id>", "<id>", ...]}}],
  "reading_list": [{{"paper_id": "<id>", "why": "<one sentence: why this paper matters for this radar>"}}],
@@ -42,13 +42,14 @@ _RULES = """Rules:
 - At most 4 themes and at most 3 cross_domain links. A cross_domain link cites at least two papers whose categories or sources differ; leave the list empty when no such link exists.
 - The reading list ranks the most important papers for this radar first, at most 10, one sentence each.
 - updates: only papers marked "new_version": true or carrying "published_in", one note each (for "published_in", say where the preprint was published); empty when there are none.
-- Cite papers only by their "id" values exactly as given, and only papers from today's list. Do not write ids inside the text fields.
+- Cite papers only by their "id" values exactly as given, and only papers from the day's list. Do not write ids inside the text fields.
+- Name the day by its announcement date, or say "this day"; never write "today", "yesterday" or their equivalents in the reply's language, because the briefing may be written long after that day.
 - State only what the titles and abstracts support.
 - {language_instruction}"""
 
 SYSTEM_PROMPT = (
     "You write the daily briefing of a research radar for researchers.\n"
-    "You receive the papers that matched the radar today. Reply with one JSON object and nothing else, in this shape:\n"
+    "You receive the papers that matched the radar on one announcement day, which the user message gives. Reply with one JSON object and nothing else, in this shape:\n"
     + _REPLY_SHAPE
     + "\n"
     + _RULES
@@ -58,7 +59,7 @@ SYSTEM_PROMPT = (
 
 COMBINE_PROMPT = (
     "You write the daily briefing of a research radar for researchers.\n"
-    "Today's papers were summarized in batches. You receive the batch briefings and an index of all papers. "
+    "The papers of one announcement day were summarized in batches. You receive the batch briefings and an index of all papers. "
     "Combine them into one briefing: merge themes that overlap, link papers across batches where fields meet, "
     "and rank one reading list over all papers. Reply with one JSON object and nothing else, in this shape:\n"
     + _REPLY_SHAPE
@@ -83,7 +84,7 @@ def build_messages(
     )
     lines = _radar_lines(radar, day)
     if batch is not None:
-        lines.append(f"Batch {batch[0]} of {batch[1]}: these are some of today's papers; the batch briefings are combined later.")
+        lines.append(f"Batch {batch[0]} of {batch[1]}: these are some of the day's papers; the batch briefings are combined later.")
     lines += [f"Papers ({len(papers)}, best match first):", PAPERS_START]
     lines += [paper_line(paper) for paper in papers]
     lines.append(PAPERS_END)

@@ -32,7 +32,6 @@ from hub_pipeline.lib.site.manifest import (
     manifest_json,
 )
 from hub_pipeline.lib.site.strings import (
-    describe_generator,
     describe_source_state,
     format_day,
     format_paper_count,
@@ -62,7 +61,9 @@ class RadarDayPage:
     day: date
     papers: list[BriefingPaper]  # ranked
     briefing_markdown: str | None  # rendered to HTML with raw HTML escaped
-    briefing_generator: str  # "offline", "llm:<model>", or another label shown as given
+    # The briefing's writer, "offline", "llm:<model>" or another label, kept in the manifest.
+    # Pages show the writer only in the briefing's own footer, so the label appears once.
+    briefing_generator: str
     # The day's state of each source: a SourceState, worded in the radar's language, or a
     # sentence shown as given.
     source_notes: list[SourceState | str]
@@ -235,7 +236,6 @@ def _render_day_page(page: RadarDayPage, generated_at: str) -> str:
         day_iso=page.day.isoformat(),
         day_label=format_day(page.day, page.radar.language),
         briefing_html=briefing_html,
-        generator_label=describe_generator(page.briefing_generator, page.radar.language),
         source_notes=[note for note in (_note_text(note, page.radar.language) for note in page.source_notes) if note],
         papers=_paper_views(page),
         paper_count=format_paper_count(len(page.papers), page.radar.language),

@@ -21,12 +21,8 @@ INTERFACE_TEXT: dict[str, dict[str, str]] = {
         "all_days": "全部日期",
         "days_heading": "往期",
         "query": "检索式",
-        "briefing": "今日简报",
+        "briefing": "本日简报",
         "no_briefing": "本日没有简报。",
-        "generator_offline": "由离线写作器生成(从论文摘要中摘录,未调用大语言模型)",
-        "generator_llm": "由大语言模型 {model} 生成",
-        "generator_llm_unnamed": "由大语言模型生成",
-        "generator_other": "生成方式:{generator}",
         "source_notes": "来源说明",
         "papers_heading": "论文列表",
         "paper_count": "{count} 篇论文",
@@ -60,12 +56,8 @@ INTERFACE_TEXT: dict[str, dict[str, str]] = {
         "all_days": "All days",
         "days_heading": "Past days",
         "query": "Query",
-        "briefing": "Today's briefing",
+        "briefing": "The day's briefing",
         "no_briefing": "There is no briefing for this day.",
-        "generator_offline": "Written by the offline writer (extracted from the abstracts, no LLM)",
-        "generator_llm": "Written by the LLM {model}",
-        "generator_llm_unnamed": "Written by an LLM",
-        "generator_other": "Generator: {generator}",
         "source_notes": "Source notes",
         "papers_heading": "Papers",
         "paper_count": "{count} papers",
@@ -122,51 +114,36 @@ def format_paper_count(count: int, language: Language | str) -> str:
     return text["paper_count"].format(count=count)
 
 
-def describe_generator(generator: str, language: Language | str) -> str:
-    """Say who wrote a briefing: "offline", "llm:<model>", or any other label shown as given."""
-    text = interface_text(language)
-    if generator == "offline":
-        return text["generator_offline"]
-
-    kind, _, model = generator.partition(":")
-    if kind == "llm" and model:
-        return text["generator_llm"].format(model=model)
-    if kind == "llm":
-        return text["generator_llm_unnamed"]
-
-    return text["generator_other"].format(generator=generator)
-
-
 # --- the day's state per source ----------------------------------------------------------------
 
 # One sentence per fetch_log outcome, worded for the reader. {source} is the source's label;
 # {reason} is the technical reason fetch_log stores, kept in English.
 SOURCE_STATE_TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {
-        "no_announcement:weekend": "{source}:今日 arXiv 无发布(arXiv 周末不发布新论文)。",
-        "no_announcement:holiday": "{source}:今日 arXiv 无发布(arXiv 假日)。",
-        "no_announcement:empty_feed": "{source}:今日 arXiv 无发布(订阅源中没有条目)。",
-        "no_announcement:other": "{source}:该来源今日没有发布。",
-        "unchanged": "{source}:订阅源自上次抓取以来没有变化,今日没有新条目。",
-        "stale": "{source}:订阅源仍显示 {feed_day} 的内容,未计入今日。",
-        "stale_unknown": "{source}:订阅源仍显示较早一天的内容,未计入今日。",
-        "skipped": "{source}:RSS 订阅源只提供当前条目,无法补取过去的日期,今日未抓取。",
-        "source_error": "{source}:抓取失败,今日缺少该来源的论文。原因:{reason}",
-        "parse_error": "{source}:内容无法解析,今日缺少该来源的论文。原因:{reason}",
+        "no_announcement:weekend": "{source}:本日 arXiv 无发布(arXiv 周末不发布新论文)。",
+        "no_announcement:holiday": "{source}:本日 arXiv 无发布(arXiv 假日)。",
+        "no_announcement:empty_feed": "{source}:本日 arXiv 无发布(订阅源中没有条目)。",
+        "no_announcement:other": "{source}:该来源本日没有发布。",
+        "unchanged": "{source}:订阅源自上次抓取以来没有变化,本日没有新条目。",
+        "stale": "{source}:订阅源仍显示 {feed_day} 的内容,未计入本日。",
+        "stale_unknown": "{source}:订阅源仍显示较早一天的内容,未计入本日。",
+        "skipped": "{source}:RSS 订阅源只提供当前条目,无法补取过去的日期,本日未抓取。",
+        "source_error": "{source}:抓取失败,本日缺少该来源的论文。原因:{reason}",
+        "parse_error": "{source}:内容无法解析,本日缺少该来源的论文。原因:{reason}",
         "loaded_note": "{source}:已载入 {items} 条。说明:{reason}",
         "other": "{source}:{outcome}。{reason}",
     },
     "en": {
-        "no_announcement:weekend": "{source}: no arXiv mailing today (arXiv does not announce on weekends).",
-        "no_announcement:holiday": "{source}: no arXiv mailing today (an arXiv holiday).",
-        "no_announcement:empty_feed": "{source}: no arXiv mailing today (the feed has no items).",
-        "no_announcement:other": "{source}: the source made no announcement today.",
-        "unchanged": "{source}: the feed has not changed since the last fetch, so there are no new items today.",
-        "stale": "{source}: the feed still shows the mailing of {feed_day}, so it is not counted for today.",
-        "stale_unknown": "{source}: the feed still shows an earlier mailing, so it is not counted for today.",
+        "no_announcement:weekend": "{source}: no arXiv mailing on this day (arXiv does not announce on weekends).",
+        "no_announcement:holiday": "{source}: no arXiv mailing on this day (an arXiv holiday).",
+        "no_announcement:empty_feed": "{source}: no arXiv mailing on this day (the feed has no items).",
+        "no_announcement:other": "{source}: the source made no announcement on this day.",
+        "unchanged": "{source}: the feed has not changed since the last fetch, so there are no new items for this day.",
+        "stale": "{source}: the feed still shows the mailing of {feed_day}, so it is not counted for this day.",
+        "stale_unknown": "{source}: the feed still shows an earlier mailing, so it is not counted for this day.",
         "skipped": "{source}: an RSS feed shows only its current items and cannot answer for a past day; not fetched.",
-        "source_error": "{source}: fetching failed, so today lacks this source's papers. Reason: {reason}",
-        "parse_error": "{source}: the payload could not be parsed, so today lacks this source's papers. Reason: {reason}",
+        "source_error": "{source}: fetching failed, so this day lacks this source's papers. Reason: {reason}",
+        "parse_error": "{source}: the payload could not be parsed, so this day lacks this source's papers. Reason: {reason}",
         "loaded_note": "{source}: loaded {items} items. Note: {reason}",
         "other": "{source}: {outcome}. {reason}",
     },
