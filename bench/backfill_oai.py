@@ -81,12 +81,29 @@ def replicate(pages: list[Path], replicas: int, folder: Path) -> int:
     return records
 
 
-def backfill_in_child(data_dir: Path, sources: Path, memory_limit: str) -> dict:
+def backfill_in_child(data_dir: Path, sources: Path, memory_limit: str, threads: int = 0) -> dict:
     """One ranged run in a fresh process; returns its wall time, peak RSS and counts."""
     code = f"""
-import json, resource, sys, time
+import json, resource, sys, threading, time
+import psutil
 sys.path.insert(0, {str(REPO)!r})
 started = time.perf_counter()
+samples = []  # (time, RSS of this process, RSS of this process and its parser workers), MB
+
+def sample():
+    me = psutil.Process()
+    while True:
+        own = me.memory_info().rss
+        tree = own
+        for child in me.children(recursive=True):
+            try:
+                tree += child.memory_info().rss
+            except psutil.Error:
+                pass
+        samples.append((time.time(), own / 2**20, tree / 2**20))
+        time.sleep(0.05)
+
+threading.Thread(target=sample, daemon=True).start()
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 from hub_pipeline.defs.identity.assets import paper_identity
@@ -95,20 +112,24 @@ from hub_pipeline.defs.resources import HubSettings
 from hub_pipeline.defs.sql.assets import build_sql_assets
 import duckdb
 imported = time.perf_counter()
-resources = {{"duckdb": DuckDBResource(database={str(data_dir / 'warehouse.duckdb')!r}, connection_config={{"memory_limit": {memory_limit!r}}}),
+resources = {{"duckdb": DuckDBResource(database={str(data_dir / 'warehouse.duckdb')!r}, connection_config={{"memory_limit": {memory_limit!r}, **({{"threads": {threads}}} if {threads} else {{}})}}),
              "hub": HubSettings(data_dir={str(data_dir)!r}, sources_file={str(sources)!r})}}
 instance = DagsterInstance.ephemeral()
 result = materialize([raw_payloads, entries, paper_identity, *build_sql_assets()], resources=resources,
                      instance=instance,
                      tags={{"dagster/asset_partition_range_start": {FIRST_DAY!r}, "dagster/asset_partition_range_end": {LAST_DAY!r}}})
 finished = time.perf_counter()
+run_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 with duckdb.connect({str(data_dir / 'warehouse.duckdb')!r}, read_only=True) as conn:
     counts = {{table: conn.execute(f"SELECT count(*) FROM {{table}}").fetchone()[0]
               for table in ("raw.entries", "main.papers", "main.paper_listings", "main.fetch_log")}}
     days = conn.execute("SELECT count(*) FILTER (WHERE items > 0), count(*) FROM main.fetch_log").fetchone()
-steps = {{stat.step_key: round(stat.end_time - stat.start_time, 1) for stat in instance.get_run_step_stats(result.run_id)}}
-print(json.dumps({{"steps": steps, "success": result.success, "seconds": finished - started, "import_seconds": imported - started,
-                  "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+stats = instance.get_run_step_stats(result.run_id)
+steps = {{stat.step_key: round(stat.end_time - stat.start_time, 1) for stat in stats}}
+step_peaks = {{stat.step_key: (round(max((own for at, own, _ in samples if stat.start_time <= at <= stat.end_time), default=0)),
+                round(max((tree for at, _, tree in samples if stat.start_time <= at <= stat.end_time), default=0))) for stat in stats}}
+print(json.dumps({{"steps": steps, "step_peaks_mb": step_peaks, "max_tree_mb": max(tree for _, _, tree in samples), "success": result.success, "seconds": finished - started, "import_seconds": imported - started,
+                  "max_rss_mb": run_peak,
                   "max_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "counts": counts,
                   "days_with_entries": days[0], "days": days[1]}}))
 """
@@ -175,10 +196,13 @@ def parsers(fixtures: Path, oai_bodies: list[bytes]) -> dict:
 
 
 def main() -> None:
+    from hub_pipeline.cli import BACKFILL_DUCKDB_MEMORY_LIMIT, BACKFILL_DUCKDB_THREADS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=24)
-    parser.add_argument("--duckdb-memory-limit", default="512MB", help="DuckDB's memory_limit for the run's connections")
+    parser.add_argument("--duckdb-memory-limit", default=BACKFILL_DUCKDB_MEMORY_LIMIT, help="DuckDB's memory_limit for the run's connections (default: what make backfill sets)")
     parser.add_argument("--fixtures", type=Path, default=Path(os.environ.get("HUB_FIXTURES_DIR") or REPO.parent / "shared" / "fixtures"))
+    parser.add_argument("--duckdb-threads", type=int, default=int(BACKFILL_DUCKDB_THREADS), help="DuckDB's threads for the run's connections (0: one per core; default: what make backfill sets)")
     parser.add_argument("--parsers-only", action="store_true", help="time the parsers only (part 2)")
     parser.add_argument("--keep", type=Path, help="build in this empty folder and keep it (pages, warehouse) for inspection")
     args = parser.parse_args()
@@ -199,12 +223,14 @@ def main() -> None:
             f"sources:\n  - {{id: arxiv-oai-replicated, kind: arxiv_oai, set: cs, url: '{pages_dir.as_uri()}'}}\n"
         )
 
-        run = None if args.parsers_only else backfill_in_child(root / "data", sources, args.duckdb_memory_limit)
+        run = None if args.parsers_only else backfill_in_child(root / "data", sources, args.duckdb_memory_limit, args.duckdb_threads)
         if run:
             print(f"backfill {FIRST_DAY}..{LAST_DAY} in one run: {run['seconds']:.1f} s "
                   f"(of which imports {run['import_seconds']:.1f} s), peak RSS {run['max_rss_mb']:.0f} MB "
                   f"(largest parser worker {run['max_rss_worker_mb']:.0f} MB), success {run['success']}")
+            print(f"  peak RSS of the run's process and its parser workers together (sampled every 0.05 s): {run['max_tree_mb']:.0f} MB")
             print(f"  step seconds: {run['steps']}")
+            print(f"  step peak MB (the process alone, with its workers): {run['step_peaks_mb']}")
             print(f"  rows: {run['counts']}; days with entries {run['days_with_entries']} of {run['days']}")
 
         oai_bodies = [path.read_bytes() for path in pages]

@@ -159,8 +159,10 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     data_dir.mkdir(parents=True, exist_ok=True)
     os.environ["HUB_DATA_DIR"] = str(data_dir)
     # A year of records passes through DuckDB in one transaction; capped, it spills to disk
-    # instead of holding it all in memory.
+    # instead of holding it all in memory. DuckDB's allocations outside its limit grow with
+    # its threads, so one thread keeps a year's backfill under 1 GB (bench/RESULTS.md).
     os.environ.setdefault("HUB_DUCKDB_MEMORY_LIMIT", BACKFILL_DUCKDB_MEMORY_LIMIT)
+    os.environ.setdefault("HUB_DUCKDB_THREADS", BACKFILL_DUCKDB_THREADS)
     home = prepare_instance(data_dir)
     day_count = (last - first).days + 1
     enabled = [source for source in config.sources if source.enabled]
@@ -184,7 +186,9 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
     try:
         with DagsterInstance.get() as instance:
-            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False)
+            # Dagster's console logger prints a debug line per partition and asset (thousands for
+            # a year); the bars and INFO lines say what happens, the event log keeps the rest.
+            result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_CONSOLE)
             for bar in bars.values():
                 bar.close()
             _print_summary(result)
@@ -215,7 +219,9 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
 
 
 DOWNSTREAM = {"radar_matches", "briefings", "site"}
-BACKFILL_DUCKDB_MEMORY_LIMIT = "512MB"
+QUIET_CONSOLE = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+BACKFILL_DUCKDB_MEMORY_LIMIT = "320MB"
+BACKFILL_DUCKDB_THREADS = "1"
 
 
 def _print_day_counts(first: date, last: date) -> None:

@@ -78,4 +78,4 @@ SELECT
 FROM intermediate.paper_latest_entry AS latest
 INNER JOIN intermediate.paper_sightings AS sightings USING (paper_id)
 LEFT JOIN published USING (paper_id)
-ORDER BY latest.paper_id
+

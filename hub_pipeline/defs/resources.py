@@ -86,10 +86,17 @@ class LLMResource(ConfigurableResource):
         return make_client(base_url, api_key, self.timeout_s, self.max_retries)
 
 
-def duckdb_connection_config() -> dict[str, str]:
-    """DuckDB settings from the environment: HUB_DUCKDB_MEMORY_LIMIT (e.g. 512MB) caps its memory."""
+def duckdb_connection_config() -> dict[str, str | int]:
+    """DuckDB settings from the environment: HUB_DUCKDB_MEMORY_LIMIT (e.g. 512MB) caps its memory
+    and HUB_DUCKDB_THREADS its worker threads (each thread holds buffers of its own)."""
+    config: dict[str, str | int] = {}
     limit = os.environ.get("HUB_DUCKDB_MEMORY_LIMIT", "").strip()
-    return {"memory_limit": limit} if limit else {}
+    if limit:
+        config["memory_limit"] = limit
+    threads = os.environ.get("HUB_DUCKDB_THREADS", "").strip()
+    if threads:
+        config["threads"] = int(threads)
+    return config
 
 
 def default_resources() -> dict[str, object]:

@@ -18,6 +18,7 @@ import duckdb
 from defusedxml import DefusedXmlException
 
 from hub_pipeline.lib.calendar import ARXIV_HOLIDAYS, is_announcement_day
+from hub_pipeline.lib.config import HISTORY_KINDS
 from hub_pipeline.lib.rawstore import read_payload
 
 # Outcomes that carry their own reason for an empty day.
@@ -230,7 +231,7 @@ def check_expected_counts(conn: duckdb.DuckDBPyConnection, day: date, raw_dir: P
     """Record, per loaded source, the items in its payload against the rows stored for the day."""
     rows = conn.execute(
         """
-        SELECT log.source_id, log.payload_sha256, count(entries.item_index)
+        SELECT log.source_id, log.source_kind, log.payload_sha256, count(entries.item_index)
         FROM main.fetch_log AS log
         LEFT JOIN raw.entries AS entries
           ON entries.day = log.day AND entries.source_id = log.source_id
@@ -242,10 +243,11 @@ def check_expected_counts(conn: duckdb.DuckDBPyConnection, day: date, raw_dir: P
     ).fetchall()
     counts: dict[str, dict[str, int]] = {}
     short = []
-    for source_id, digest, observed in rows:
-        if not digest:
+    for source_id, source_kind, digest, observed in rows:
+        if not digest or source_kind in HISTORY_KINDS:
             # A backfill harvest spreads many pages over many days, so no single payload gives
-            # a day's expected count; the harvest's own page count is in raw.harvest_pages.
+            # a day's expected count (its payload digest names the harvest's manifest); the
+            # harvest's own page count is in raw.harvest_pages.
             continue
         expected = count_payload_items(read_payload(raw_dir, digest))
         counts[source_id] = {"expected": expected, "observed": int(observed)}

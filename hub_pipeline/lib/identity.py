@@ -16,8 +16,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sys
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -175,8 +176,6 @@ class _Entry:
     day: Any
     source_id: str
     item_index: int
-    title: str
-    authors: tuple[str, ...]
     has_abstract: bool
     arxiv_id: str | None
     work_doi: str | None
@@ -225,10 +224,8 @@ def _read_entry(position: int, row: dict[str, Any]) -> _Entry:
     return _Entry(
         row=position,
         day=row["day"],
-        source_id=row["source_id"],
+        source_id=sys.intern(row["source_id"]),
         item_index=row["item_index"],
-        title=row.get("title") or "",
-        authors=tuple(row.get("authors") or ()),
         has_abstract=bool(row["has_abstract"] if "has_abstract" in row else row.get("abstract")),
         arxiv_id=arxiv_id,
         work_doi=work_doi,
@@ -238,24 +235,35 @@ def _read_entry(position: int, row: dict[str, Any]) -> _Entry:
     )
 
 
-def _assign_keys(entries: list[_Entry], guids: list[str | None], title_keys: list[str | None]) -> None:
+def _column(frame: pl.DataFrame, name: str) -> pl.Series:
+    return frame[name] if name in frame.columns else pl.Series(name, [None] * frame.height, dtype=pl.Utf8)
+
+
+def _assign_keys(entries: list[_Entry], guids: pl.Series, title_keys: pl.Series) -> None:
     """Give each entry its identity keys, strongest first, and the id it would have alone.
 
     A link counts only when no other item of the same payload has it, because some feeds
     point every item at the journal's home page. The guid counts only without a link, so a
     journal feed that changes its guids between days still keys the item by its link.
     """
-    link_uses: dict[tuple[Any, str, str], int] = defaultdict(int)
+    # Counted only for the links of entries without an arXiv id, the only ones keyed by link.
+    link_uses: dict[tuple[Any, str, str], int] = {
+        (entry.day, entry.source_id, entry.link_key): 0 for entry in entries if entry.link_key and not entry.arxiv_id
+    }
     for entry in entries:
         if entry.link_key:
-            link_uses[(entry.day, entry.source_id, entry.link_key)] += 1
+            place = (entry.day, entry.source_id, entry.link_key)
+            if place in link_uses:
+                link_uses[place] += 1
 
-    for entry, raw_guid, title_key in zip(entries, guids, title_keys):
-        stable_link = entry.link_key if entry.link_key and link_uses[(entry.day, entry.source_id, entry.link_key)] == 1 else None
-        guid = (raw_guid or "").strip()
+    # guid and title key are read per entry only when it has no stronger key, as a list of
+    # each would hold a string per entry.
+    for entry in entries:
+        stable_link = entry.link_key if entry.link_key and link_uses.get((entry.day, entry.source_id, entry.link_key)) == 1 else None
         if entry.arxiv_id:
-            entry.keys.append(f"arxiv:{entry.arxiv_id}")
-            entry.natural_id, entry.rule = f"arxiv:{entry.arxiv_id}", "arxiv"
+            key = f"arxiv:{entry.arxiv_id}"
+            entry.keys.append(key)
+            entry.natural_id, entry.rule = key, "arxiv"
         if entry.work_doi:
             entry.keys.append(f"doi:{entry.work_doi}")
             if not entry.natural_id:
@@ -264,11 +272,12 @@ def _assign_keys(entries: list[_Entry], guids: list[str | None], title_keys: lis
             entry.keys.append(f"url:{stable_link}")
             if not entry.natural_id:
                 entry.natural_id, entry.rule = f"url:{_short_hash(stable_link)}", "link"
+        guid = "" if entry.natural_id else (guids[entry.row] or "").strip()
         if not entry.natural_id and guid:
             entry.keys.append(f"guid:{entry.source_id}:{guid}")
             entry.natural_id, entry.rule = f"src:{entry.source_id}:{_short_hash(guid)}", "guid"
         if not entry.natural_id:
-            key = title_key or ""
+            key = title_keys[entry.row] or ""
             entry.keys.append(f"title:{key}")
             entry.natural_id, entry.rule = f"title:{_short_hash(key)}", "title"
 
@@ -276,15 +285,39 @@ def _assign_keys(entries: list[_Entry], guids: list[str | None], title_keys: lis
 # --- clusters ----------------------------------------------------------------------------------
 
 
+_NO_IDS: frozenset[str] = frozenset()
+
+
+class _IdSets:
+    """The arXiv ids (or DOIs) of each cluster, by root: stored only for merged clusters.
+
+    A cluster of one entry has its entry's own id, so a set per entry (about 200 bytes each,
+    60 MB for a year of arXiv) is built only when asked for.
+    """
+
+    def __init__(self, entries: list[_Entry], own_id: Callable[[_Entry], str | None]) -> None:
+        self._entries = entries
+        self._own_id = own_id
+        self._merged: dict[int, frozenset[str]] = {}
+
+    def __getitem__(self, root: int) -> frozenset[str]:
+        merged = self._merged.get(root)
+        if merged is not None:
+            return merged
+        identifier = self._own_id(self._entries[root])
+        return frozenset((identifier,)) if identifier else _NO_IDS
+
+    def __setitem__(self, root: int, ids: frozenset[str]) -> None:
+        self._merged[root] = ids
+
+
 class _Clusters:
     """Union-find over entries that refuses to join two different arXiv ids or two DOIs."""
 
     def __init__(self, entries: list[_Entry]) -> None:
         self.parent = list(range(len(entries)))
-        self.arxiv: list[set[str]] = [{e.arxiv_id} if e.arxiv_id else set() for e in entries]
-        self.dois: list[set[str]] = [
-            {e.work_doi} if e.work_doi and not e.arxiv_id else set() for e in entries
-        ]
+        self.arxiv = _IdSets(entries, lambda e: e.arxiv_id)
+        self.dois = _IdSets(entries, lambda e: e.work_doi if not e.arxiv_id else None)
 
     def find(self, item: int) -> int:
         while self.parent[item] != item:
@@ -344,9 +377,7 @@ def resolve(entries_frame: pl.DataFrame) -> Resolution:
     """Assign a paper id to every raw.entries row; return identities, aliases and candidates."""
     # Rows are read one at a time: a list of every row as a dict would double the step's memory.
     entries = [_read_entry(position, row) for position, row in enumerate(entries_frame.iter_rows(named=True))]
-    guids = entries_frame["guid"].to_list() if "guid" in entries_frame.columns else [None] * len(entries)
-    title_keys = entries_frame["title_key"].to_list() if "title_key" in entries_frame.columns else [None] * len(entries)
-    _assign_keys(entries, guids, title_keys)
+    _assign_keys(entries, _column(entries_frame, "guid"), _column(entries_frame, "title_key"))
 
     clusters = _Clusters(entries)
     first_holder: dict[str, int] = {}
@@ -364,13 +395,19 @@ def resolve(entries_frame: pl.DataFrame) -> Resolution:
 
     fuzzy_confidence: dict[int, float] = {}
     candidates: list[tuple[int, int, MatchResult, str]] = []
-    merges = _match_weak_clusters(entries, clusters, fuzzy_confidence, candidates)
-    texts = _texts(entries, clusters, {clusters.find(item) for a, b, _ in conflicts for item in (a, b)}) if conflicts else {}
+    titles, author_lists = entries_frame["title"], entries_frame["authors"]
+
+    def text_of(row: int) -> WorkText:
+        names = author_lists[row]
+        return WorkText(titles[row] or "", tuple(names.to_list() if isinstance(names, pl.Series) else names or ()))
+
+    merges = _match_weak_clusters(entries, clusters, fuzzy_confidence, candidates, text_of)
+    texts = _texts(entries, clusters, text_of, {clusters.find(item) for a, b, _ in conflicts for item in (a, b)}) if conflicts else {}
     for a, b, reason in conflicts:
         result = compare(texts[clusters.find(a)], texts[clusters.find(b)])
         candidates.append((a, b, result, reason))
 
-    return _build_frames(entries, clusters, fuzzy_confidence, candidates, merges)
+    return _build_frames(entries, clusters, fuzzy_confidence, candidates, merges, text_of)
 
 
 def _members(entries: list[_Entry], clusters: _Clusters) -> dict[int, list[_Entry]]:
@@ -380,7 +417,9 @@ def _members(entries: list[_Entry], clusters: _Clusters) -> dict[int, list[_Entr
     return members
 
 
-def _texts(entries: list[_Entry], clusters: _Clusters, roots: set[int] | None = None) -> dict[int, WorkText]:
+def _texts(
+    entries: list[_Entry], clusters: _Clusters, text_of: Callable[[int], WorkText], roots: set[int] | None = None
+) -> dict[int, WorkText]:
     """Return the text of each cluster's representative entry (of the clusters of ``roots``
     when given), by cluster root."""
     texts = {}
@@ -388,7 +427,7 @@ def _texts(entries: list[_Entry], clusters: _Clusters, roots: set[int] | None = 
         entries = [entry for entry in entries if clusters.find(entry.row) in roots]
     for root, group in _members(entries, clusters).items():
         chosen = _representative(group)
-        texts[root] = WorkText(chosen.title, chosen.authors)
+        texts[root] = text_of(chosen.row)
     return texts
 
 
@@ -409,6 +448,7 @@ def _match_weak_clusters(
     clusters: _Clusters,
     fuzzy_confidence: dict[int, float],
     candidates: list[tuple[int, int, MatchResult, str]],
+    text_of: Callable[[int], WorkText],
 ) -> int:
     """Merge each cluster without arXiv id or DOI into the one work it matches by text.
 
@@ -419,7 +459,7 @@ def _match_weak_clusters(
     members = _members(entries, clusters)
     if all(_kind(clusters, root) == "arxiv" for root in members):
         return 0
-    texts = _texts(entries, clusters)
+    texts = _texts(entries, clusters, text_of)
     blocks: dict[str, list[int]] = defaultdict(list)
     for root, text in texts.items():
         for key in _blocks(text):
@@ -491,6 +531,7 @@ def _build_frames(
     fuzzy_confidence: dict[int, float],
     candidates: list[tuple[int, int, MatchResult, str]],
     merges: int,
+    text_of: Callable[[int], WorkText],
 ) -> Resolution:
     members = _members(entries, clusters)
     paper_ids = {root: _paper_id(group, clusters, root) for root, group in members.items()}
@@ -517,7 +558,7 @@ def _build_frames(
         if entry.natural_id != paper_id:
             aliases.add((entry.natural_id, paper_id))
 
-    texts = _texts(entries, clusters, {clusters.find(item) for a, b, _, _ in candidates for item in (a, b)}) if candidates else {}
+    texts = _texts(entries, clusters, text_of, {clusters.find(item) for a, b, _, _ in candidates for item in (a, b)}) if candidates else {}
     candidate_rows: dict[tuple[str, str], dict[str, Any]] = {}
     for a, b, result, reason in candidates:
         id_a, id_b = paper_ids[clusters.find(a)], paper_ids[clusters.find(b)]

@@ -251,7 +251,7 @@ def _fold_ascii(expression: pl.Expr) -> pl.Expr:
 
 
 def announcement_days(v1_time: pl.Series, v1_date: pl.Series) -> pl.Series:
-    """The announcement day of each record: from its v1 time when known, else from its v1 date.
+    """Return each record's announcement day: from its v1 time when known, else from its v1 date.
 
     The same rule as schedule.announcement_day: a submission after 14:00 US Eastern time, or
     on a weekend, belongs to the next weekday's window. The windows' mailings are looked up
@@ -286,8 +286,11 @@ def _first_doi(text: str) -> str | None:
 
 
 def _frame(columns: dict[str, list], count: int) -> pl.DataFrame:
-    """Build the batch's frame through pyarrow, which reads Python lists of strings and of
-    lists several times faster than polars' constructor."""
+    """Build the batch's frame through pyarrow.
+
+    pyarrow reads Python lists of strings and of lists several times faster than polars'
+    constructor does.
+    """
     schema = {**RAW_SCHEMA, **_CLEANED}
     arrays = {}
     for name, dtype in schema.items():
@@ -303,7 +306,7 @@ def _frame(columns: dict[str, list], count: int) -> pl.DataFrame:
 
 
 def _unparsed_times(frame: pl.DataFrame) -> pl.Series:
-    """v1 times, with the values polars' formats did not read parsed by the standard library."""
+    """Return the v1 times, parsing with the standard library the values polars' formats missed."""
     times = frame["v1_time"]
     stated = frame["v1_rfc822"].is_not_null() | frame["v1_iso"].is_not_null()
     rows = (times.is_null() & stated).arg_true()
