@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 from lxml import etree
 
-from hub_pipeline.lib.sources.columns import arxiv_records, clean_xml_text, empty_raw
+from hub_pipeline.lib.sources.columns import arxiv_records, collect_pages, clean_xml_text, empty_raw
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, unwrap_recorded
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -42,12 +42,7 @@ def parse_arxiv_api_page(body: bytes, source_id: str, feed_category: str | None 
 
 def parse_arxiv_api_pages(bodies: list[bytes], source_id: str, feed_category: str | None = None, *, first_index: int = 0, page_sizes: list[int] | None = None) -> pl.DataFrame:
     """Parse several pages of one harvest into one frame, numbering their entries in order."""
-    raw = empty_raw()
-    for body in bodies:
-        before = len(raw["identifier"])
-        read_arxiv_api_page(body, source_id, raw)
-        if page_sizes is not None:
-            page_sizes.append(len(raw["identifier"]) - before)
+    raw = collect_pages(bodies, read_arxiv_api_page, source_id, page_sizes)
     return arxiv_records(raw, source_id=source_id, source_kind="arxiv_api", feed_category=feed_category, first_index=first_index)
 
 

@@ -20,36 +20,14 @@ from itertools import accumulate, chain
 import polars as pl
 import pyarrow as pa
 
+from hub_pipeline.lib.ingest import ENTRY_SCHEMA
 from hub_pipeline.lib.normalize import _OLD_ARCHIVES, clean_text, normalize_doi, split_arxiv_id, title_key
 from hub_pipeline.lib.sources.schedule import announcement_day_from_date, mailing_for_deadline
 
 # The raw.entries columns a history page yields, before the source's label and payload digest
 # are added, plus the announcement day of each record.
 PAGE_SCHEMA: dict[str, pl.DataType] = {
-    "day": pl.Date,
-    "source_id": pl.Utf8,
-    "source_kind": pl.Utf8,
-    "item_index": pl.Int32,
-    "feed_category": pl.Utf8,
-    "guid": pl.Utf8,
-    "link": pl.Utf8,
-    "title": pl.Utf8,
-    "abstract": pl.Utf8,
-    "raw_title": pl.Utf8,
-    "raw_summary": pl.Utf8,
-    "authors": pl.List(pl.Utf8),
-    "categories": pl.List(pl.Utf8),
-    "announce_type": pl.Utf8,
-    "arxiv_id": pl.Utf8,
-    "arxiv_version": pl.Int32,
-    "doi": pl.Utf8,
-    "published": pl.Datetime("us", "UTC"),
-    "journal": pl.Utf8,
-    "title_key": pl.Utf8,
-    "version_label": pl.Utf8,
-    "published_doi": pl.Utf8,
-    "journal_ref": pl.Utf8,
-    "relation_dois": pl.List(pl.Utf8),
+    name: dtype for name, dtype in ENTRY_SCHEMA.items() if name not in ("source_label", "payload_sha256")
 }
 
 # What a parser hands to arxiv_records: one list per field, one item per record, values as
@@ -91,6 +69,22 @@ _OLD_ID = r"^(?:https?://arxiv\.org/abs/)?([a-z-]+)(?:\.[A-Za-z-]{2,})?/(\d{7})(
 def empty_raw() -> dict[str, list]:
     """Lists to collect the records of one or more pages into (see RAW_SCHEMA)."""
     return {name: [] for name in RAW_SCHEMA}
+
+
+def collect_pages(
+    bodies: list[bytes],
+    read_page: Callable[[bytes, str, dict[str, list]], object],
+    source_id: str,
+    page_sizes: list[int] | None = None,
+) -> dict[str, list]:
+    """Read several pages' records into one set of lists; append each page's count to page_sizes."""
+    raw = empty_raw()
+    for body in bodies:
+        before = len(raw["identifier"])
+        read_page(body, source_id, raw)
+        if page_sizes is not None:
+            page_sizes.append(len(raw["identifier"]) - before)
+    return raw
 
 
 def arxiv_records(

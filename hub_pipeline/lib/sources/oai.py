@@ -14,7 +14,7 @@ import polars as pl
 from lxml import etree
 
 from hub_pipeline.lib.normalize import split_authors
-from hub_pipeline.lib.sources.columns import arxiv_records, empty_raw
+from hub_pipeline.lib.sources.columns import arxiv_records, collect_pages, empty_raw
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -60,12 +60,7 @@ def parse_oai_pages(bodies: list[bytes], source_id: str, feed_category: str | No
 
     Normalizing a batch at once spreads polars' fixed cost per operation over more records.
     """
-    raw = empty_raw()
-    for body in bodies:
-        before = len(raw["identifier"])
-        read_oai_page(body, source_id, raw)
-        if page_sizes is not None:
-            page_sizes.append(len(raw["identifier"]) - before)
+    raw = collect_pages(bodies, read_oai_page, source_id, page_sizes)
     return arxiv_records(raw, source_id=source_id, source_kind="arxiv_oai", feed_category=feed_category, first_index=first_index)
 
 
