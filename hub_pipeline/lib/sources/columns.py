@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from hub_pipeline.lib.ingest import ENTRY_SCHEMA
 from hub_pipeline.lib.normalize import _OLD_ARCHIVES, clean_text, normalize_doi, split_arxiv_id, title_key
-from hub_pipeline.lib.sources.schedule import announcement_day_from_date, mailing_for_deadline
+from hub_pipeline.lib.sources.schedule import announcement_day, announcement_day_from_date, mailing_for_deadline
 
 # The raw.entries columns a history page yields, before the source's label and payload digest
 # are added, plus the announcement day of each record.
@@ -103,24 +103,29 @@ def arxiv_records(
     columns["abstract"] = [clean_xml_text(text) for text in raw["raw_summary"]]
     columns["journal_ref"] = [clean_xml_text(text) or None if text else None for text in raw["journal_ref"]]
     columns["doi"] = [_first_doi(text) if text else None for text in raw["doi"]]
-    frame = _frame(columns, count)
-    arxiv_id, split_version = split_arxiv_column(frame["identifier"])
+    # One lazy query derives ids, times, title keys and deadlines, so polars' fixed cost per
+    # operation is paid once per batch. Values of unusual shape are then patched in Python.
     times = pl.coalesce(
         pl.col("v1_rfc822").str.strip_chars().str.strptime(pl.Datetime("us"), "%a, %d %b %Y %H:%M:%S GMT", strict=False),
         pl.col("v1_iso").str.strip_chars().str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%SZ", strict=False),
     ).dt.replace_time_zone("UTC")
+    lazy = _frame(columns, count).lazy().with_columns(
+        v1_time=times,
+        v1_day=pl.col("v1_date").str.strip_chars().str.to_date(strict=False),
+        first_author=pl.col("authors").list.first(),
+    )
+    lazy = _with_arxiv_ids(lazy, "identifier")
+    lazy = _with_title_keys(lazy, "title", "first_author")
+    frame = _with_deadlines(lazy, "v1_time").collect()
+    arxiv_id, split_version = _patched_arxiv_ids(frame)
+    times_read = _unparsed_times(frame)
     frame = frame.with_columns(
         arxiv_id=arxiv_id,
         arxiv_version=pl.coalesce(pl.col("version"), split_version),
-        v1_time=times,
-        v1_day=pl.col("v1_date").str.strip_chars().str.to_date(strict=False),
-    )
-    frame = frame.with_columns(v1_time=_unparsed_times(frame))
-    frame = frame.with_columns(
-        title_key=title_key_column(frame["title"], frame["authors"].list.first()),
-        published=pl.coalesce(pl.col("v1_time"), pl.col("v1_day").cast(pl.Datetime("us", "UTC"))),
-        day=announcement_days(frame["v1_time"], frame["v1_day"]),
-    )
+        title_key=_patched_title_keys(frame, "title", "first_author"),
+        day=_days(frame, times_read),
+        v1_time=times_read,
+    ).with_columns(published=pl.coalesce(pl.col("v1_time"), pl.col("v1_day").cast(pl.Datetime("us", "UTC"))))
     identifier = pl.col("identifier").str.strip_chars()
     guid = pl.col("guid").str.strip_chars()
     category = pl.lit(feed_category, dtype=pl.Utf8) if feed_category else pl.coalesce(pl.col("primary"), pl.col("categories").list.first())
@@ -178,36 +183,46 @@ def clean_xml_text(text: str | None) -> str:
 
 def split_arxiv_column(identifiers: pl.Series) -> tuple[pl.Series, pl.Series]:
     """split_arxiv_id over a column: (id without version, version), null where there is no id."""
-    frame = pl.DataFrame({"text": identifiers.fill_null("").str.strip_chars()})
-    frame = frame.with_columns(
-        new=pl.col("text").str.extract_groups(_NEW_ID), old=pl.col("text").str.extract_groups(_OLD_ID)
-    ).with_columns(
-        yymm=pl.col("new").struct.field("1"),
-        number=pl.col("new").struct.field("2"),
-        archive=pl.col("old").struct.field("1"),
-        old_number=pl.col("old").struct.field("2"),
+    frame = _with_arxiv_ids(pl.LazyFrame({"identifier": identifiers}), "identifier").collect()
+    return _patched_arxiv_ids(frame)
+
+
+def _with_arxiv_ids(frame: pl.LazyFrame, column: str) -> pl.LazyFrame:
+    """Add _id and _version for values that are a bare arXiv id or its abs link, and _id_other
+    for the non-empty values of another shape, which split_arxiv_id reads."""
+    month = pl.col("_yymm").str.slice(2, 2).cast(pl.Int32, strict=False)
+    old_month = pl.col("_old_number").str.slice(2, 2).cast(pl.Int32, strict=False)
+    new_ok = (
+        month.is_between(1, 12) & (pl.col("_yymm") >= "0704")
+        & ((pl.col("_number").str.len_chars() == 5) == (pl.col("_yymm") >= "1501"))
+    ).fill_null(False)
+    old_ok = (pl.col("_archive").is_in(_OLD_ARCHIVES) & old_month.is_between(1, 12)).fill_null(False)
+    return (
+        frame.with_columns(_id_text=pl.col(column).fill_null("").str.strip_chars())
+        .with_columns(_new=pl.col("_id_text").str.extract_groups(_NEW_ID), _old=pl.col("_id_text").str.extract_groups(_OLD_ID))
+        .with_columns(
+            _yymm=pl.col("_new").struct.field("1"),
+            _number=pl.col("_new").struct.field("2"),
+            _archive=pl.col("_old").struct.field("1"),
+            _old_number=pl.col("_old").struct.field("2"),
+        )
+        .with_columns(_new_ok=new_ok, _old_ok=old_ok)
+        .with_columns(
+            _id=pl.when("_new_ok").then(pl.col("_yymm") + "." + pl.col("_number"))
+            .when("_old_ok").then(pl.col("_archive") + "/" + pl.col("_old_number")),
+            _version=pl.when("_new_ok").then(pl.col("_new").struct.field("3"))
+            .when("_old_ok").then(pl.col("_old").struct.field("3")).cast(pl.Int32),
+            _id_other=~pl.col("_new_ok") & ~pl.col("_old_ok") & (pl.col("_id_text") != ""),
+        )
     )
-    month = pl.col("yymm").str.slice(2, 2).cast(pl.Int32, strict=False)
-    old_month = pl.col("old_number").str.slice(2, 2).cast(pl.Int32, strict=False)
-    frame = frame.with_columns(
-        new_ok=(
-            month.is_between(1, 12) & (pl.col("yymm") >= "0704")
-            & ((pl.col("number").str.len_chars() == 5) == (pl.col("yymm") >= "1501"))
-        ).fill_null(False),
-        old_ok=(pl.col("archive").is_in(_OLD_ARCHIVES) & old_month.is_between(1, 12)).fill_null(False),
-    )
-    result = frame.select(
-        pl.when("new_ok").then(pl.col("yymm") + "." + pl.col("number"))
-        .when("old_ok").then(pl.col("archive") + "/" + pl.col("old_number")).alias("arxiv_id"),
-        pl.when("new_ok").then(pl.col("new").struct.field("3"))
-        .when("old_ok").then(pl.col("old").struct.field("3")).cast(pl.Int32).alias("version"),
-        (~pl.col("new_ok") & ~pl.col("old_ok") & (pl.col("text") != "")).alias("other"),
-    )
-    ids, versions = result["arxiv_id"], result["version"]
+
+
+def _patched_arxiv_ids(frame: pl.DataFrame) -> tuple[pl.Series, pl.Series]:
+    ids, versions = frame["_id"].alias("arxiv_id"), frame["_version"].alias("version")
     # Values of another shape (other text around the id, several ids) get split_arxiv_id itself.
-    rows = result["other"].arg_true()
+    rows = frame["_id_other"].arg_true()
     if rows.len():
-        splits = [split_arxiv_id(value) for value in frame["text"].gather(rows)]
+        splits = [split_arxiv_id(value) for value in frame["_id_text"].gather(rows)]
         ids = ids.scatter(rows, [item[0] if item else None for item in splits])
         versions = versions.scatter(rows, [item[1] if item else None for item in splits])
     return ids, versions
@@ -219,24 +234,34 @@ def title_key_column(titles: pl.Series, first_authors: pl.Series) -> pl.Series:
     ASCII titles and names are folded with polars; the rest, and names ending in two suffixes,
     go through title_key itself.
     """
-    frame = pl.DataFrame({"title": titles, "author": first_authors.fill_null("")})
-    words = pl.col("author").str.replace_all(r"\s+", " ").str.strip_chars().str.split(" ")
+    frame = pl.LazyFrame({"title": titles, "author": first_authors})
+    return _patched_title_keys(_with_title_keys(frame, "title", "author").collect(), "title", "author")
+
+
+def _with_title_keys(frame: pl.LazyFrame, title: str, author: str) -> pl.LazyFrame:
+    """Add _key, the title key of ASCII titles and names, and _key_other for the other rows."""
+    name = pl.col(author).fill_null("")
+    words = name.str.replace_all(r"\s+", " ").str.strip_chars().str.split(" ")
     last, before = words.list.get(-1, null_on_oob=True), words.list.get(-2, null_on_oob=True)
     last_is_suffix = _fold_ascii(last).is_in(_NAME_SUFFIXES) & (words.list.len() > 1)
     surname = (
-        pl.when(pl.col("author").str.contains(",")).then(pl.col("author").str.split(",").list.first())
+        pl.when(name.str.contains(",")).then(name.str.split(",").list.first())
         .when(last_is_suffix).then(before)
         .otherwise(last)
     )
     complex_name = last_is_suffix & _fold_ascii(before).is_in(_NAME_SUFFIXES) & (words.list.len() > 2)
-    keyed = frame.select(
-        (_fold_ascii(pl.col("title")) + "|" + _fold_ascii(surname).fill_null("")).alias("key"),
-        (pl.col("title").str.contains(_NOT_SIMPLE_KEY) | pl.col("author").str.contains(r"[^\x00-\x7f]") | complex_name.fill_null(False)).alias("other"),
+    return frame.with_columns(
+        _key=_fold_ascii(pl.col(title)) + "|" + _fold_ascii(surname).fill_null(""),
+        _key_other=pl.col(title).str.contains(_NOT_SIMPLE_KEY) | name.str.contains(r"[^\x00-\x7f]") | complex_name.fill_null(False),
     )
-    keys = keyed["key"]
-    rows = keyed["other"].arg_true()
+
+
+def _patched_title_keys(frame: pl.DataFrame, title: str, author: str) -> pl.Series:
+    keys = frame["_key"].alias("title_key")
+    rows = frame["_key_other"].arg_true()
     if rows.len():
-        keys = keys.scatter(rows, [title_key(title, author or None) for title, author in zip(titles.gather(rows), frame["author"].gather(rows))])
+        pairs = zip(frame[title].gather(rows), frame[author].gather(rows))
+        keys = keys.scatter(rows, [title_key(text, name or None) for text, name in pairs])
     return keys
 
 
@@ -245,22 +270,31 @@ def _fold_ascii(expression: pl.Expr) -> pl.Expr:
 
 
 def announcement_days(v1_time: pl.Series, v1_date: pl.Series) -> pl.Series:
-    """Return each record's announcement day: from its v1 time when known, else from its v1 date.
+    """Return each record's announcement day: from its v1 time when known, else from its v1 date."""
+    frame = _with_deadlines(pl.LazyFrame({"v1_time": v1_time, "v1_day": v1_date}), "v1_time").collect()
+    return _days(frame, frame["v1_time"])
+
+
+def _with_deadlines(frame: pl.LazyFrame, time: str) -> pl.LazyFrame:
+    """Add _deadline, the day whose submission window a v1 time falls in.
 
     The same rule as schedule.announcement_day: a submission after 14:00 US Eastern time, or
-    on a weekend, belongs to the next weekday's window. The windows' mailings are looked up
-    once per distinct deadline.
+    on a weekend, belongs to the next weekday's window.
     """
-    local = v1_time.dt.convert_time_zone("America/New_York")
-    frame = pl.DataFrame({"local": local, "v1_date": v1_date})
-    late = (pl.col("local").dt.hour() >= 14) | (pl.col("local").dt.weekday() >= 6)
-    deadlines = frame.select(
-        (pl.col("local").dt.date().cast(pl.Int32) + late.cast(pl.Int32)).cast(pl.Date).alias("deadline"),
-        pl.col("v1_date"),
-    )
-    by_time = _lookup(deadlines["deadline"], mailing_for_deadline)
-    by_date = _lookup(deadlines["v1_date"], announcement_day_from_date)
-    return by_time.fill_null(by_date).alias("day")
+    local = pl.col(time).dt.convert_time_zone("America/New_York")
+    late = (local.dt.hour() >= 14) | (local.dt.weekday() >= 6)
+    return frame.with_columns(_deadline=(local.dt.date().cast(pl.Int32) + late.cast(pl.Int32)).cast(pl.Date))
+
+
+def _days(frame: pl.DataFrame, times: pl.Series) -> pl.Series:
+    """Look up each window's mailing once per distinct deadline, or per distinct v1 date when
+    only the date is known. ``times`` may hold times that polars did not parse (not in
+    _deadline); their days come from announcement_day itself."""
+    by_time = _lookup(frame["_deadline"], mailing_for_deadline)
+    late_rows = (times.is_not_null() & frame["_deadline"].is_null()).arg_true()
+    if late_rows.len():
+        by_time = by_time.scatter(late_rows, [announcement_day(value) for value in times.gather(late_rows)])
+    return by_time.fill_null(_lookup(frame["v1_day"], announcement_day_from_date)).alias("day")
 
 
 def _lookup(days: pl.Series, rule: Callable[[date], date]) -> pl.Series:
