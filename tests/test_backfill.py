@@ -321,3 +321,40 @@ def test_failed_harvest_marks_days_source_error(tmp_path, fixtures):
     assert [row["outcome"] for row in rows] == ["source_error", "source_error"]
     assert "run the backfill again" in rows[0]["reason"]
     assert pending == [date(2016, 3, 1), date(2016, 3, 2)]  # a re-run fetches them again
+
+
+def _small_oai_page(created: list[str]) -> bytes:
+    records = "".join(
+        f"""<record><header><identifier>oai:arXiv.org:0801.{index:04d}</identifier></header><metadata>
+<arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>0801.{index:04d}</id><created>{day}</created>
+<title>Paper {index}</title><abstract>Text.</abstract></arXiv></metadata></record>"""
+        for index, day in enumerate(created, start=1)
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/"><ListRecords>{records}
+<resumptionToken cursor="0" completeListSize="{len(created)}"></resumptionToken></ListRecords></OAI-PMH>""".encode()
+
+
+def test_days_outside_a_stored_harvest_are_skipped(tmp_path):
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    # Submitted Monday 2008-01-07 and Wednesday 2008-01-09: mailings dated 01-08 and 01-10.
+    (folder / "001.xml").write_bytes(_small_oai_page(["2008-01-07", "2008-01-07", "2008-01-09"]))
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "oai-small", "kind": "arxiv_oai", "url": folder.as_uri()}])
+    data_dir = tmp_path / "data"
+
+    _run(data_dir, sources, "2008-01-08", "2008-01-10")
+    _run(data_dir, sources, "2008-02-04", "2008-02-05")
+
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        rows = {day: (outcome, items, reason) for day, outcome, items, reason in conn.execute("SELECT day, outcome, items, reason FROM main.fetch_log").fetchall()}
+    assert rows[date(2008, 1, 8)][:2] == ("loaded", 2)
+    assert rows[date(2008, 1, 10)][:2] == ("loaded", 1)
+    # A weekday between the records' days with nothing on it is a loaded, empty day.
+    assert rows[date(2008, 1, 9)][:2] == ("loaded", 0)
+    # Days the stored pages do not reach are not recorded as done.
+    for day in (date(2008, 2, 4), date(2008, 2, 5)):
+        outcome, items, reason = rows[day]
+        assert outcome == "skipped"
+        assert items == 0
+        assert "2008-01-08..2008-01-10" in reason

@@ -378,6 +378,7 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
     wanted = frozenset(todo)
     counts: Counter[date] = Counter()
     outside = undated = 0
+    covered: list[date] = []  # the first and last day any record of the harvest falls on
 
     with tempfile.TemporaryDirectory(dir=raw_dir.parent, prefix=".backfill-") as spool_dir:
         batches = [pages[start : start + BATCH_PAGES] for start in range(0, len(pages), BATCH_PAGES)]
@@ -397,6 +398,7 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
             outside += result.outside
             undated += result.undated
             spooled += bool(result.counts)
+            covered += [day for day in (result.first_day, result.last_day) if day is not None]
 
         log_rows = []
         replace_days = []
@@ -419,6 +421,15 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
                 log.warning(f"{day} {source.id}: {kept['reason']}")
                 log_rows.append(kept)
                 continue
+            elif counts[day] == 0 and (not covered or not min(covered) <= day <= max(covered)):
+                # A stored harvest (a folder of pages) may cover other days than the ones asked
+                # for: an empty day outside its records' days is not known to be empty.
+                span = f"{min(covered)}..{max(covered)}" if covered else "no day"
+                row.update(
+                    outcome="skipped", items=0,
+                    reason=f"the harvest's records fall on {span}, not on this day; nothing was loaded. "
+                    "Check the backfill's dates or the source's url",
+                )
             if previous and all(previous[name] == row[name] for name in FETCH_LOG_SCHEMA if name != "fetched_at"):
                 row["fetched_at"] = previous["fetched_at"]
             log_rows.append(row)
@@ -483,6 +494,8 @@ class _PageResult:
     counts: dict[date, int] | None = None
     outside: int = 0
     undated: int = 0
+    first_day: date | None = None
+    last_day: date | None = None
     error: str | None = None
 
 
@@ -544,6 +557,7 @@ def _parse_batch(source: SourceConfig, raw_dir: Path, digests: list[str], batch_
     del bodies
     result.entries = frame.height
     result.undated = frame["day"].null_count()
+    result.first_day, result.last_day = frame["day"].min(), frame["day"].max()
     kept = frame.filter(pl.col("day").is_in(list(wanted)))
     result.outside = frame.height - kept.height - result.undated
     result.counts = dict(kept.group_by("day").len().iter_rows())
