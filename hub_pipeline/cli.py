@@ -47,9 +47,20 @@ def _parse_day(text: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: no such calendar day ({error})") from error
+
+    # Dagster rejects a day outside the daily partitions only when the run starts, with a traceback.
+    from hub_pipeline.defs.partitions import daily_partitions
+
+    first = daily_partitions.get_first_partition_key()
+    last = daily_partitions.get_last_partition_key()
+    if not daily_partitions.has_partition_key(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid date {text!r}: outside the daily partitions; use a day from {first} to {last} (today in UTC)"
+        )
+    return day
 
 
 def _use_config_files(sources: Path | None, radars: Path | None) -> tuple[Path, Path]:

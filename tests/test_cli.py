@@ -58,3 +58,26 @@ def test_compact_date_rejected(tmp_path):
     completed = run_cli(tmp_path, "--date", "20250320")
     assert completed.returncode == 2
     assert "use YYYY-MM-DD" in completed.stderr
+
+
+def test_day_outside_partitions_rejected(tmp_path):
+    for day in ("2030-01-01", "1990-01-02"):
+        completed = run_cli(tmp_path, "--date", day)
+        assert completed.returncode == 2
+        assert f"invalid date '{day}': outside the daily partitions" in completed.stderr
+        assert "use a day from 2007-04-02 to " in completed.stderr
+        assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
+
+
+def test_backfill_range_outside_partitions_rejected(tmp_path):
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    for first, last, option in (("2007-04-01", "2007-04-03", "--from"), ("2025-01-01", "2030-01-01", "--to")):
+        completed = subprocess.run(
+            [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", first, "--to", last],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert completed.returncode == 2
+        assert f"argument {option}: invalid date" in completed.stderr
+        assert "outside the daily partitions" in completed.stderr
+    assert not (tmp_path / "data").exists()
