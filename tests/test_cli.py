@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import REPO, write_sources
 
 
@@ -81,3 +83,20 @@ def test_backfill_range_outside_partitions_rejected(tmp_path):
         assert f"argument {option}: invalid date" in completed.stderr
         assert "outside the daily partitions" in completed.stderr
     assert not (tmp_path / "data").exists()
+
+
+@pytest.fixture(scope="module")
+def offline_run(tmp_path_factory, fixtures):
+    """One `run` of a stored arXiv feed, with a radar whose query has a lower-case "or"."""
+    folder = tmp_path_factory.mktemp("offline-run")
+    feed = fixtures / "arxiv_rss_days" / "2025-03-20" / "cs.RO.xml"
+    sources = write_sources(folder / "sources.yaml", [{"id": "arxiv-cs-ro", "kind": "arxiv_rss", "category": "cs.RO", "url": feed.as_uri()}])
+    radars = folder / "radars.yaml"
+    radars.write_text("radars:\n  - {id: robots, name: Robots, language: en, query: 'robot or grasp'}\n", encoding="utf-8")
+    return run_cli(folder, "--date", "2025-03-20", "--sources", str(sources), "--radars", str(radars))
+
+
+def test_lowercase_operator_warned_once_per_run(offline_run):
+    assert offline_run.returncode == 0, offline_run.stderr[-2000:]
+    output = offline_run.stdout + offline_run.stderr
+    assert output.count("radar 'robots': query 'robot or grasp' has a lower-case 'or' at position 6 (counting from 0)") == 1

@@ -251,19 +251,30 @@ def load_sources(path: Path) -> SourcesFile:
     return sources
 
 
+# Lower-case operators already warned about in this process, by (file, radar id, query,
+# position). A run loads the radars file at its start and again in every step that uses it.
+_warned_operators: set[tuple[str, str, str, int]] = set()
+
+
 def load_radars(path: Path) -> RadarsFile:
     """Load and validate a radars file; every query is parsed here.
 
     A lower-case "or", "and" or "not" between terms is accepted as a search word, with a
-    warning per occurrence, since it was most likely meant as an operator.
+    warning per occurrence, since it was most likely meant as an operator. Each occurrence
+    is warned about once per process, however often the file is loaded.
     """
     radars = _validate(RadarsFile, path)
     assert isinstance(radars, RadarsFile)
     for radar in radars.radars:
         for token in lowercase_operators(radar.query):
+            key = (str(path.resolve()), radar.id, radar.query, token.position)
+            if key in _warned_operators:
+                continue
+            _warned_operators.add(key)
             logger.warning(
-                "%s: radar %r: query %r has a lower-case %r at position %d, which is searched as a word; "
-                "did you mean %s? Write %s to combine terms, or quote it (\"%s\") to search the word",
+                "%s: radar %r: query %r has a lower-case %r at position %d (counting from 0), which is "
+                "searched as a word; did you mean %s? Write %s to combine terms, or quote it (\"%s\") "
+                "to search the word",
                 path, radar.id, radar.query, token.text, token.position,
                 token.text.upper(), token.text.upper(), token.text,
             )  # fmt: skip
