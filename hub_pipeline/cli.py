@@ -100,8 +100,14 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     job = defs.resolve_job_def("daily_job")
     with DagsterInstance.get() as instance:
         recover_orphaned_runs(instance)
+        # INFO and above on the console, as in backfill: the debug lines (about 180 a day) stay
+        # in the event log that the Dagster UI shows.
         result = job.execute_in_process(
-            partition_key=day.isoformat(), instance=instance, raise_on_error=False, tags=cli_run_tags(os.getpid())
+            partition_key=day.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            tags=cli_run_tags(os.getpid()),
+            run_config=QUIET_CONSOLE,
         )
 
     _print_summary(result)

@@ -100,3 +100,12 @@ def test_lowercase_operator_warned_once_per_run(offline_run):
     assert offline_run.returncode == 0, offline_run.stderr[-2000:]
     output = offline_run.stdout + offline_run.stderr
     assert output.count("radar 'robots': query 'robot or grasp' has a lower-case 'or' at position 6 (counting from 0)") == 1
+
+
+def test_run_output_without_debug_lines(offline_run):
+    assert offline_run.returncode == 0, offline_run.stderr[-2000:]
+    output = offline_run.stdout + offline_run.stderr
+    assert " - DEBUG - " not in output
+    assert " - INFO - " in output  # the console logger still prints the steps' own messages
+    assert "varying BackfillPolicies" not in output
+    assert "warnings.warn(" not in output
