@@ -1,6 +1,7 @@
 """The command line that `make run` calls, run as a user would, in a subprocess."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -109,3 +110,15 @@ def test_run_output_without_debug_lines(offline_run):
     assert " - INFO - " in output  # the console logger still prints the steps' own messages
     assert "varying BackfillPolicies" not in output
     assert "warnings.warn(" not in output
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_backfill_without_days_prints_usage():
+    # make reads variables from the environment too, and from an outer make's MAKEFLAGS.
+    env = {name: value for name, value in os.environ.items() if name not in {"FROM", "TO", "MAKEFLAGS", "MFLAGS"}}
+    for arguments in ([], ["TO=2025-01-31"], ["FROM=2025-01-01"]):
+        completed = subprocess.run(["make", "backfill", *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        assert completed.returncode == 2
+        assert "is missing" in completed.stderr
+        assert "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD" in completed.stderr
+        assert "expected one argument" not in completed.stderr  # stopped before the CLI ran
