@@ -122,10 +122,16 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
             file=sys.stderr,
         )
         return 3
-    print(f"Warehouse: {warehouse_path(data_dir)}")
-    print(f"Site:      {data_dir / 'site' / 'index.html'}")
-    print(f"Briefings: {data_dir / 'briefings'}")
+    _print_outputs(data_dir, with_briefings=True)
     return 0
+
+
+def _print_outputs(data_dir: Path, with_briefings: bool) -> None:
+    """Print where the warehouse is and, when the run wrote them, the site and the briefings."""
+    print(f"Warehouse: {warehouse_path(data_dir)}")
+    if with_briefings:
+        print(f"Site:      {data_dir / 'site' / 'index.html'}")
+        print(f"Briefings: {data_dir / 'briefings'}")
 
 
 def _print_sources(database: Path, day: date) -> set[str]:
@@ -221,7 +227,13 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
                 bars.update("briefing", 0)  # show the bar while the first day runs
                 for offset in range(day_count):
                     day = first + timedelta(days=offset)
-                    run = daily.execute_in_process(instance=instance, partition_key=day.isoformat(), asset_selection=downstream, raise_on_error=False)
+                    run = daily.execute_in_process(
+                        instance=instance,
+                        partition_key=day.isoformat(),
+                        asset_selection=downstream,
+                        raise_on_error=False,
+                        run_config=QUIET_CONSOLE,
+                    )
                     if not run.success:
                         bars.close()
                         print(f"error: radar matches, briefings or site for {day} failed (run id {run.run_id})", file=sys.stderr)
@@ -231,14 +243,20 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
                 # The backfill run published its copy before these runs; refresh it once more
                 # so the analysts' copy contains the briefings too.
                 publish = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() == "published_warehouse"]
-                run = daily.execute_in_process(instance=instance, partition_key=last.isoformat(), asset_selection=publish, raise_on_error=False)
+                run = daily.execute_in_process(
+                    instance=instance,
+                    partition_key=last.isoformat(),
+                    asset_selection=publish,
+                    raise_on_error=False,
+                    run_config=QUIET_CONSOLE,
+                )
                 if not run.success:
                     print(f"error: publishing the analysts' copy failed (run id {run.run_id})", file=sys.stderr)
                     return 1
     finally:
         bars.close()
         backfill_lib.set_progress(None)
-    print(f"Warehouse: {warehouse_path(data_dir)}")
+    _print_outputs(data_dir, with_briefings)
     return 0
 
 

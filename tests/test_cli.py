@@ -122,3 +122,28 @@ def test_make_backfill_without_days_prints_usage():
         assert "is missing" in completed.stderr
         assert "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD" in completed.stderr
         assert "expected one argument" not in completed.stderr  # stopped before the CLI ran
+
+
+def test_backfill_with_briefings_prints_outputs(tmp_path, fixtures):
+    pages = fixtures / "corpus" / "arxiv_oai_ListRecords_arXiv_set-cs_2016-03-09"
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "arxiv-oai-cs", "kind": "arxiv_oai", "set": "cs", "url": pages.as_uri()}])
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    env.pop("DAGSTER_HOME", None)
+    env.pop("OPENAI_API_KEY", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", "2008-01-02", "--to", "2008-01-03",
+         "--sources", str(sources), "--with-briefings"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    data_dir = tmp_path / "data"
+    assert f"Warehouse: {data_dir / 'warehouse.duckdb'}" in completed.stdout
+    assert f"Site:      {data_dir / 'site' / 'index.html'}" in completed.stdout
+    assert f"Briefings: {data_dir / 'briefings'}" in completed.stdout
+    assert (data_dir / "site" / "index.html").is_file()
+    # stderr is not a terminal here: each bar leaves one line, with no cursor movement.
+    assert "days settled: 100%" in completed.stderr
+    assert "briefings: 100%" in completed.stderr
+    assert "\x1b[A" not in completed.stderr
+    assert " - DEBUG - " not in completed.stdout + completed.stderr
