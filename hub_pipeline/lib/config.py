@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from hub_pipeline.lib.radar_query import QuerySyntaxError, lowercase_operators, parse_query
 
@@ -231,15 +232,26 @@ def _load_yaml(path: Path) -> object:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
 
 
+# Hints for a missing required section or field of a config file, by its location.
+_MISSING_HINTS = {
+    ("fetch",): "add a fetch: section with contact_email, your e-mail address for the User-Agent",
+    ("fetch", "contact_email"): "your e-mail address, sent in the User-Agent of every request",
+}
+
+
 def _validate(model: type[BaseModel], path: Path) -> BaseModel:
     data = _load_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(_describe_problem(item) for item in error.errors())
         raise ConfigError(f"{path}: invalid configuration: {problems}") from error
+
+
+def _describe_problem(item: ErrorDetails) -> str:
+    description = f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+    hint = _MISSING_HINTS.get(tuple(item["loc"])) if item["type"] == "missing" else None
+    return f"{description} ({hint})" if hint else description
 
 
 def load_sources(path: Path) -> SourcesFile:
