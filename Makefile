@@ -20,7 +20,18 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m hub_pipeline.cli run $(if $(DATE),--date $(DATE)) $(if $(SOURCES),--sources $(SOURCES)) $(if $(RADARS),--radars $(RADARS))
 
-# make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD [SOURCES=file] [BRIEFINGS=1]
+# make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD [SOURCES=file] [RADARS=file] [BRIEFINGS=1]
+BACKFILL_USAGE := usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD [SOURCES=file] [RADARS=file] [BRIEFINGS=1]
+# Checked when make reads this file, so a missing day stops it before .venv is built.
+ifneq ($(filter backfill,$(MAKECMDGOALS)),)
+ifeq ($(strip $(FROM)),)
+$(error FROM is missing: set it to the first announcement day to load. $(BACKFILL_USAGE))
+endif
+ifeq ($(strip $(TO)),)
+$(error TO is missing: set it to the last announcement day to load, included. $(BACKFILL_USAGE))
+endif
+endif
+
 backfill: $(STAMP)
 	$(BIN)/python -m hub_pipeline.cli backfill --from $(FROM) --to $(TO) $(if $(SOURCES),--sources $(SOURCES)) $(if $(RADARS),--radars $(RADARS)) $(if $(BRIEFINGS),--with-briefings)
 

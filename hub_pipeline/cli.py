@@ -47,9 +47,20 @@ def _parse_day(text: str) -> date:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: use YYYY-MM-DD")
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"invalid date {text!r}: no such calendar day ({error})") from error
+
+    # Dagster rejects a day outside the daily partitions only when the run starts, with a traceback.
+    from hub_pipeline.defs.partitions import daily_partitions
+
+    first = daily_partitions.get_first_partition_key()
+    last = daily_partitions.get_last_partition_key()
+    if not daily_partitions.has_partition_key(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid date {text!r}: outside the daily partitions; use a day from {first} to {last} (today in UTC)"
+        )
+    return day
 
 
 def _use_config_files(sources: Path | None, radars: Path | None) -> tuple[Path, Path]:
@@ -89,8 +100,14 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     job = defs.resolve_job_def("daily_job")
     with DagsterInstance.get() as instance:
         recover_orphaned_runs(instance)
+        # INFO and above on the console, as in backfill: the debug lines (about 180 a day) stay
+        # in the event log that the Dagster UI shows.
         result = job.execute_in_process(
-            partition_key=day.isoformat(), instance=instance, raise_on_error=False, tags=cli_run_tags(os.getpid())
+            partition_key=day.isoformat(),
+            instance=instance,
+            raise_on_error=False,
+            tags=cli_run_tags(os.getpid()),
+            run_config=QUIET_CONSOLE,
         )
 
     _print_summary(result)
@@ -105,10 +122,16 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
             file=sys.stderr,
         )
         return 3
-    print(f"Warehouse: {warehouse_path(data_dir)}")
-    print(f"Site:      {data_dir / 'site' / 'index.html'}")
-    print(f"Briefings: {data_dir / 'briefings'}")
+    _print_outputs(data_dir, with_briefings=True)
     return 0
+
+
+def _print_outputs(data_dir: Path, with_briefings: bool) -> None:
+    """Print where the warehouse is and, when the run wrote them, the site and the briefings."""
+    print(f"Warehouse: {warehouse_path(data_dir)}")
+    if with_briefings:
+        print(f"Site:      {data_dir / 'site' / 'index.html'}")
+        print(f"Briefings: {data_dir / 'briefings'}")
 
 
 def _print_sources(database: Path, day: date) -> set[str]:
@@ -170,18 +193,21 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     print(f"Data folder {data_dir}; Dagster instance {home}")
 
     from dagster import DagsterInstance
-    from tqdm import tqdm
 
     from hub_pipeline.definitions import defs
     from hub_pipeline.lib import backfill as backfill_lib
+    from hub_pipeline.lib.progress import StageBars
 
-    # One bar: pages stored while harvesting, then source-days filed under their days.
+    # Pages stored while harvesting, then source-days filed under their days, then briefings.
     history = sum(1 for source in enabled if backfill_lib.is_history_source(source))
-    bars = {
-        "page": tqdm(desc="pages harvested", unit="page", leave=True),
-        "day": tqdm(desc="days settled", total=day_count * history or None, unit="source-day", leave=True),
-    }
-    backfill_lib.set_progress(lambda stage, amount: bars[stage].update(amount))
+    bars = StageBars(
+        {
+            "page": {"desc": "pages harvested", "unit": "page"},
+            "day": {"desc": "days settled", "total": day_count * history or None, "unit": "source-day"},
+            "briefing": {"desc": "briefings", "total": day_count, "unit": "day"},
+        }
+    )
+    backfill_lib.set_progress(bars.update)
     job = defs.resolve_job_def("backfill_job")
     tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
     try:
@@ -189,8 +215,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
             # Dagster's console logger prints a debug line per partition and asset (thousands for
             # a year); the bars and INFO lines say what happens, the event log keeps the rest.
             result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_CONSOLE)
-            for bar in bars.values():
-                bar.close()
+            bars.close()
             _print_summary(result)
             if not result.success:
                 print(f"error: the backfill of {first}..{last} failed (run id {result.run_id}); run the same command again to resume from the days not done", file=sys.stderr)
@@ -199,22 +224,39 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
             if with_briefings:
                 daily = defs.resolve_job_def("daily_job")
                 downstream = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() in DOWNSTREAM]
-                for offset in tqdm(range(day_count), desc="briefings", unit="day"):
+                bars.update("briefing", 0)  # show the bar while the first day runs
+                for offset in range(day_count):
                     day = first + timedelta(days=offset)
-                    run = daily.execute_in_process(instance=instance, partition_key=day.isoformat(), asset_selection=downstream, raise_on_error=False)
+                    run = daily.execute_in_process(
+                        instance=instance,
+                        partition_key=day.isoformat(),
+                        asset_selection=downstream,
+                        raise_on_error=False,
+                        run_config=QUIET_CONSOLE,
+                    )
                     if not run.success:
+                        bars.close()
                         print(f"error: radar matches, briefings or site for {day} failed (run id {run.run_id})", file=sys.stderr)
                         return 1
+                    bars.update("briefing")
+                bars.close()
                 # The backfill run published its copy before these runs; refresh it once more
                 # so the analysts' copy contains the briefings too.
                 publish = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() == "published_warehouse"]
-                run = daily.execute_in_process(instance=instance, partition_key=last.isoformat(), asset_selection=publish, raise_on_error=False)
+                run = daily.execute_in_process(
+                    instance=instance,
+                    partition_key=last.isoformat(),
+                    asset_selection=publish,
+                    raise_on_error=False,
+                    run_config=QUIET_CONSOLE,
+                )
                 if not run.success:
                     print(f"error: publishing the analysts' copy failed (run id {run.run_id})", file=sys.stderr)
                     return 1
     finally:
+        bars.close()
         backfill_lib.set_progress(None)
-    print(f"Warehouse: {warehouse_path(data_dir)}")
+    _print_outputs(data_dir, with_briefings)
     return 0
 
 

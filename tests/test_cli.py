@@ -1,8 +1,11 @@
 """The command line that `make run` calls, run as a user would, in a subprocess."""
 
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from tests.conftest import REPO, write_sources
 
@@ -58,3 +61,89 @@ def test_compact_date_rejected(tmp_path):
     completed = run_cli(tmp_path, "--date", "20250320")
     assert completed.returncode == 2
     assert "use YYYY-MM-DD" in completed.stderr
+
+
+def test_day_outside_partitions_rejected(tmp_path):
+    for day in ("2030-01-01", "1990-01-02"):
+        completed = run_cli(tmp_path, "--date", day)
+        assert completed.returncode == 2
+        assert f"invalid date '{day}': outside the daily partitions" in completed.stderr
+        assert "use a day from 2007-04-02 to " in completed.stderr
+        assert "Traceback" not in completed.stderr
+    assert not (tmp_path / "data" / "warehouse.duckdb").exists()
+
+
+def test_backfill_range_outside_partitions_rejected(tmp_path):
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    for first, last, option in (("2007-04-01", "2007-04-03", "--from"), ("2025-01-01", "2030-01-01", "--to")):
+        completed = subprocess.run(
+            [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", first, "--to", last],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert completed.returncode == 2
+        assert f"argument {option}: invalid date" in completed.stderr
+        assert "outside the daily partitions" in completed.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.fixture(scope="module")
+def offline_run(tmp_path_factory, fixtures):
+    """One `run` of a stored arXiv feed, with a radar whose query has a lower-case "or"."""
+    folder = tmp_path_factory.mktemp("offline-run")
+    feed = fixtures / "arxiv_rss_days" / "2025-03-20" / "cs.RO.xml"
+    sources = write_sources(folder / "sources.yaml", [{"id": "arxiv-cs-ro", "kind": "arxiv_rss", "category": "cs.RO", "url": feed.as_uri()}])
+    radars = folder / "radars.yaml"
+    radars.write_text("radars:\n  - {id: robots, name: Robots, language: en, query: 'robot or grasp'}\n", encoding="utf-8")
+    return run_cli(folder, "--date", "2025-03-20", "--sources", str(sources), "--radars", str(radars))
+
+
+def test_lowercase_operator_warned_once_per_run(offline_run):
+    assert offline_run.returncode == 0, offline_run.stderr[-2000:]
+    output = offline_run.stdout + offline_run.stderr
+    assert output.count("radar 'robots': query 'robot or grasp' has a lower-case 'or' at position 6 (counting from 0)") == 1
+
+
+def test_run_output_without_debug_lines(offline_run):
+    assert offline_run.returncode == 0, offline_run.stderr[-2000:]
+    output = offline_run.stdout + offline_run.stderr
+    assert " - DEBUG - " not in output
+    assert " - INFO - " in output  # the console logger still prints the steps' own messages
+    assert "varying BackfillPolicies" not in output
+    assert "warnings.warn(" not in output
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_backfill_without_days_prints_usage():
+    # make reads variables from the environment too, and from an outer make's MAKEFLAGS.
+    env = {name: value for name, value in os.environ.items() if name not in {"FROM", "TO", "MAKEFLAGS", "MFLAGS"}}
+    for arguments in ([], ["TO=2025-01-31"], ["FROM=2025-01-01"]):
+        completed = subprocess.run(["make", "backfill", *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+        assert completed.returncode == 2
+        assert "is missing" in completed.stderr
+        assert "usage: make backfill FROM=YYYY-MM-DD TO=YYYY-MM-DD" in completed.stderr
+        assert "expected one argument" not in completed.stderr  # stopped before the CLI ran
+
+
+def test_backfill_with_briefings_prints_outputs(tmp_path, fixtures):
+    pages = fixtures / "corpus" / "arxiv_oai_ListRecords_arXiv_set-cs_2016-03-09"
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "arxiv-oai-cs", "kind": "arxiv_oai", "set": "cs", "url": pages.as_uri()}])
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    env.pop("DAGSTER_HOME", None)
+    env.pop("OPENAI_API_KEY", None)
+    completed = subprocess.run(
+        [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", "2008-01-02", "--to", "2008-01-03",
+         "--sources", str(sources), "--with-briefings"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    data_dir = tmp_path / "data"
+    assert f"Warehouse: {data_dir / 'warehouse.duckdb'}" in completed.stdout
+    assert f"Site:      {data_dir / 'site' / 'index.html'}" in completed.stdout
+    assert f"Briefings: {data_dir / 'briefings'}" in completed.stdout
+    assert (data_dir / "site" / "index.html").is_file()
+    # stderr is not a terminal here: each bar leaves one line, with no cursor movement.
+    assert "days settled: 100%" in completed.stderr
+    assert "briefings: 100%" in completed.stderr
+    assert "\x1b[A" not in completed.stderr
+    assert " - DEBUG - " not in completed.stdout + completed.stderr

@@ -195,6 +195,25 @@ def test_lowercase_operator_warned_at_load(tmp_path, caplog):
     assert str(path) in message
 
 
+def test_lowercase_operator_warned_once(tmp_path, caplog):
+    path = tmp_path / "radars.yaml"
+    path.write_text(
+        "radars:\n"
+        "  - {id: flows, name: Flows, language: en, query: 'diffusion or flow or matching'}\n"
+        "  - {id: other, name: Other, language: en, query: 'diffusion or flow or matching'}\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="hub_pipeline.lib.config"):
+        load_radars(path)
+        load_radars(path)  # a run loads the file again in every step that uses it
+
+    messages = [record.getMessage() for record in caplog.records]
+    assert len(messages) == 4  # two positions in each of two radars, each warned once
+    assert sum("radar 'flows'" in message and "position 10 (counting from 0)" in message for message in messages) == 1
+    assert sum("radar 'flows'" in message and "position 18 (counting from 0)" in message for message in messages) == 1
+    assert sum("radar 'other'" in message for message in messages) == 2
+
+
 def test_shipped_radars_load_without_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="hub_pipeline.lib.config"):
         load_radars(REPO / "config" / "radars.yaml")

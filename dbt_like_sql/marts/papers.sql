@@ -32,6 +32,7 @@ columns:
   latest_announced_day: Day the work was last listed.
   listing_count: Number of sightings (rows in paper_listings).
 metrics:
+  # new_papers: works first announced in the window; a re-run of the same days counts them again.
   new_papers: >
     SELECT count(*) FROM main.papers
     WHERE first_announced_day >= $window_start AND first_announced_day < $window_end

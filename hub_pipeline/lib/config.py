@@ -13,6 +13,7 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from hub_pipeline.lib.radar_query import QuerySyntaxError, lowercase_operators, parse_query
 
@@ -231,15 +232,26 @@ def _load_yaml(path: Path) -> object:
         raise ConfigError(f"{path}: not valid YAML: {error}") from error
 
 
+# Hints for a missing required section or field of a config file, by its location.
+_MISSING_HINTS = {
+    ("fetch",): "add a fetch: section with contact_email, your e-mail address for the User-Agent",
+    ("fetch", "contact_email"): "your e-mail address, sent in the User-Agent of every request",
+}
+
+
 def _validate(model: type[BaseModel], path: Path) -> BaseModel:
     data = _load_yaml(path)
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
-        )
+        problems = "; ".join(_describe_problem(item) for item in error.errors())
         raise ConfigError(f"{path}: invalid configuration: {problems}") from error
+
+
+def _describe_problem(item: ErrorDetails) -> str:
+    description = f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+    hint = _MISSING_HINTS.get(tuple(item["loc"])) if item["type"] == "missing" else None
+    return f"{description} ({hint})" if hint else description
 
 
 def load_sources(path: Path) -> SourcesFile:
@@ -251,19 +263,30 @@ def load_sources(path: Path) -> SourcesFile:
     return sources
 
 
+# Lower-case operators already warned about in this process, by (file, radar id, query,
+# position). A run loads the radars file at its start and again in every step that uses it.
+_warned_operators: set[tuple[str, str, str, int]] = set()
+
+
 def load_radars(path: Path) -> RadarsFile:
     """Load and validate a radars file; every query is parsed here.
 
     A lower-case "or", "and" or "not" between terms is accepted as a search word, with a
-    warning per occurrence, since it was most likely meant as an operator.
+    warning per occurrence, since it was most likely meant as an operator. Each occurrence
+    is warned about once per process, however often the file is loaded.
     """
     radars = _validate(RadarsFile, path)
     assert isinstance(radars, RadarsFile)
     for radar in radars.radars:
         for token in lowercase_operators(radar.query):
+            key = (str(path.resolve()), radar.id, radar.query, token.position)
+            if key in _warned_operators:
+                continue
+            _warned_operators.add(key)
             logger.warning(
-                "%s: radar %r: query %r has a lower-case %r at position %d, which is searched as a word; "
-                "did you mean %s? Write %s to combine terms, or quote it (\"%s\") to search the word",
+                "%s: radar %r: query %r has a lower-case %r at position %d (counting from 0), which is "
+                "searched as a word; did you mean %s? Write %s to combine terms, or quote it (\"%s\") "
+                "to search the word",
                 path, radar.id, radar.query, token.text, token.position,
                 token.text.upper(), token.text.upper(), token.text,
             )  # fmt: skip
