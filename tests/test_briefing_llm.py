@@ -220,7 +220,7 @@ def test_request_papers_delimited():
     # The first words of the MASS abstract, as the cs.AI payload of 2025-03-20 has them.
     assert "High-quality data plays a critical role in the pretraining and fine-tuning of large language models" in block
     assert '"id": "arxiv:2503.14917"' in block
-    assert '"categories": ["cs.CL", "cs.AI"]' in block
+    assert '"field": "cs.CL", "categories": ["cs.AI", "cs.CL"]' in block
     assert user.count(PAPERS_END) == 1
 
 
@@ -335,5 +335,5 @@ def test_markdown_shows_error():
     papers = real_papers()
     briefing, _ = run([ScriptedResponse(status=500, body=error_body("The server is overloaded."))], language="en", papers=papers)
     markdown = to_markdown(briefing, papers)
-    assert "Written offline by the extractive writer (offline-4), without a language model." in markdown
+    assert "Written offline by the extractive writer (offline-5), without a language model." in markdown
     assert "Reason: the language model call failed (LLM call failed: HTTP 500 The server is overloaded.)." in markdown

@@ -76,20 +76,17 @@ REAL_ITEMS = [
 ]
 DIFFUSION_IDS = ["arxiv:2503.14558", "arxiv:2503.14654", "arxiv:2503.14863", "arxiv:2503.15465", "arxiv:2503.15457"]
 LLM_IDS = ["arxiv:2503.14917", "arxiv:2503.14749", "arxiv:2503.15176", "arxiv:2503.14521"]
-SOURCE_FEED = {
-    "arxiv:2503.15457": "cs.AI",
-    "arxiv:2503.14917": "cs.AI",
-    "arxiv:2503.14521": "cs.AI",
-    "arxiv:2503.14749": "cs.CL",
-    "arxiv:2503.15176": "cs.CL",
-}
 
 
 def real_papers() -> list[BriefingPaper]:
-    """The nine real papers as a "diffusion OR large language models" radar would rank them."""
+    """The nine real papers as a "diffusion OR large language models" radar would rank them.
+
+    As in the warehouse, ``categories`` is sorted, and each paper is shown with its listing as
+    new in its primary category's feed (the first category of the RSS item).
+    """
     papers = []
     for rank, (paper_id, title, categories, abstract) in enumerate(REAL_ITEMS, start=1):
-        feed = SOURCE_FEED.get(paper_id, "cs.CV")
+        feed = categories[0]
         term = "diffusion" if paper_id in DIFFUSION_IDS else "large language models"
         field = "title" if term.split()[0] in title.lower() else "abstract"
         papers.append(
@@ -98,7 +95,7 @@ def real_papers() -> list[BriefingPaper]:
                 title=title,
                 abstract=abstract,
                 authors=[],
-                categories=categories,
+                categories=sorted(categories),
                 source_id=f"arxiv-{feed.lower().replace('.', '-')}",
                 source_label=f"arXiv ({feed})",
                 link=f"https://arxiv.org/abs/{paper_id.removeprefix('arxiv:')}",
@@ -106,6 +103,7 @@ def real_papers() -> list[BriefingPaper]:
                 score=round(10.0 - rank * 0.5, 2),
                 rank=rank,
                 reasons=[f'{field}: "{term}"'],
+                feed_category=feed,
             )
         )
     return papers
@@ -129,6 +127,7 @@ def synthetic_paper(index: int, score: float, **changes: object) -> BriefingPape
         score=score,
         rank=index,
         reasons=['title: "synthetic"'],
+        feed_category="cs.LG",
     )
     for name, value in changes.items():
         setattr(paper, name, value)
@@ -156,6 +155,28 @@ def test_headline_counts_papers_zh():
     assert "cs.CV（5 篇）" in briefing.headline
 
 
+def cross_listed_papers() -> list[BriefingPaper]:
+    """Two cs.CL papers whose sorted categories start with cs.AI, a cs.AI paper and a journal article."""
+    listings = [("cs.CL", ["cs.AI", "cs.CL"]), ("cs.CL", ["cs.AI", "cs.CL", "cs.CY"]), ("cs.AI", ["cs.AI"]), (None, [])]
+    papers = []
+    for index, (feed, categories) in enumerate(listings, start=1):
+        label = f"arXiv ({feed})" if feed else "Nature"
+        papers.append(synthetic_paper(index, 5.0 - index, categories=categories, feed_category=feed, source_label=label))
+    return papers
+
+
+def test_headline_counts_listing_category_en():
+    briefing = write_offline(radar("en"), DAY, cross_listed_papers())
+    assert briefing.headline == (
+        "4 papers matched the radar \u201cGenerative AI\u201d on 2025-03-20, from cs.CL (2), Nature (1), cs.AI (1)."
+    )
+
+
+def test_headline_counts_listing_category_zh():
+    briefing = write_offline(radar("zh-CN"), DAY, cross_listed_papers())
+    assert briefing.headline == "2025年3月20日有 4 篇论文与雷达「Generative AI」匹配，来自 cs.CL（2 篇）、Nature（1 篇）、cs.AI（1 篇）。"
+
+
 def test_offline_text_zh():
     briefing = write_offline(radar("zh-CN"), DAY, real_papers())
     assert CJK.search(briefing.headline)
@@ -175,7 +196,7 @@ def test_record_fields():
     briefing = write_offline(radar("en"), DAY, papers)
     assert briefing.generator == "offline"
     assert briefing.model is None
-    assert briefing.prompt_version == "offline-4"
+    assert briefing.prompt_version == "offline-5"
     assert briefing.error is None
     assert briefing.input_ids == [paper.paper_id for paper in papers]
     assert briefing.removed_ids == []
@@ -217,14 +238,14 @@ def test_cross_domain_note():
     by_id = {paper.paper_id: paper for paper in papers}
     briefing = write_offline(radar("en"), DAY, papers)
     for theme in briefing.themes:
-        primaries = {by_id[i].categories[0] for i in theme.paper_ids}
+        primaries = {by_id[i].feed_category for i in theme.paper_ids}
         assert ("Cross-domain" in theme.text) == (len(primaries) > 1), theme.title
 
 
 def test_cross_domain_by_source():
     papers = [
         synthetic_paper(1, 2.0, title="Plant stress imaging"),
-        synthetic_paper(2, 1.0, title="Plant stress imaging in fields", categories=[], source_label="Nature"),
+        synthetic_paper(2, 1.0, title="Plant stress imaging in fields", categories=[], source_label="Nature", feed_category=None),
     ]
     theme = write_offline(radar("en"), DAY, papers).themes[0]
     assert theme.text.endswith("Cross-domain: these papers come from cs.LG, Nature.")
@@ -328,7 +349,7 @@ def test_markdown_lists_titles():
 def test_markdown_generator_label():
     papers = real_papers()
     markdown = to_markdown(write_offline(radar("en"), DAY, papers), papers)
-    assert "Written offline by the extractive writer (offline-4), without a language model." in markdown
+    assert "Written offline by the extractive writer (offline-5), without a language model." in markdown
     assert "## Reading list" in markdown
     assert "## Themes" in markdown
 

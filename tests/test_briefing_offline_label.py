@@ -20,8 +20,8 @@ LABEL_PHRASES = {
     "zh-CN": ["离线", "未使用语言模型"],
 }
 FOOTERS = {
-    "en": "Written offline by the extractive writer (offline-4), without a language model.",
-    "zh-CN": "本简报由离线摘录程序撰写（offline-4），未使用语言模型。",
+    "en": "Written offline by the extractive writer (offline-5), without a language model.",
+    "zh-CN": "本简报由离线摘录程序撰写（offline-5），未使用语言模型。",
 }
 
 
@@ -42,8 +42,8 @@ def briefing_box(tmp_path: Path, language: str, markdown: str) -> str:
 
 
 def count_label(text: str, language: str) -> list[int]:
-    # The version "offline-4" also contains "offline", so it is left out of the count.
-    text = text.replace("(offline-4)", "").replace("（offline-4）", "")
+    # The version "offline-5" also contains "offline", so it is left out of the count.
+    text = text.replace("(offline-5)", "").replace("（offline-5）", "")
     return [text.count(phrase) for phrase in LABEL_PHRASES[language]]
 
 

@@ -157,7 +157,7 @@ def test_wecom_long_briefing_cut():
     assert len(content.encode("utf-8")) <= 4096
     assert "\n\n… https://example.org/x.html\n\n---\n\n" in content
     # The cut keeps the footer, so the message still names the offline writer.
-    assert content.endswith("*本简报由离线摘录程序撰写（offline-4），未使用语言模型。*")
+    assert content.endswith("*本简报由离线摘录程序撰写（offline-5），未使用语言模型。*")
     assert content.count("离线") == 1
 
 
@@ -165,7 +165,7 @@ def test_slack_long_briefing_cut():
     text = webhook_payload("slack", "t", briefing_markdown("en") * 3, "https://example.org/x.html")["blocks"][0]["text"]["text"]
     assert len(text) <= 3000
     assert "\n… <https://example.org/x.html|…>\n\n---\n\n" in text
-    assert text.endswith("*Written offline by the extractive writer (offline-4), without a language model.*")
+    assert text.endswith("*Written offline by the extractive writer (offline-5), without a language model.*")
 
 
 def test_long_briefing_without_footer_cut():

@@ -79,7 +79,7 @@ def test_stored_audit_columns(day_setup):
     metadata = materialization_metadata(result, "briefings")
     assert metadata["briefing_arabic-llm"].value == row["markdown"]
     assert metadata["cost_usd"].value == 2.0
-    assert row["prompt_version"] == "llm-4"
+    assert row["prompt_version"] == "llm-5"
     assert row["input_ids"] == ["arxiv:2503.14603"]
     assert row["cited_ids"] == ["arxiv:2503.14603"]
     assert row["removed_ids"] == []

@@ -1,11 +1,13 @@
 """The whole daily graph over the real arXiv feeds stored for 2025-03-20."""
 
 import json
+from collections import Counter
 from datetime import date
 
 import duckdb
 import pytest
 
+from hub_pipeline.lib.daily_papers import briefing_papers
 from tests.conftest import arxiv_day_sources, run_day, write_sources
 
 PUBLIC_TABLES = ["papers", "paper_listings", "radar_matches", "briefings", "fetch_log"]
@@ -87,6 +89,23 @@ def test_briefings_cite_only_matched_papers(first_run):
         assert generator == "offline"
         assert set(cited_ids) <= set(input_ids)
         assert set(input_ids) == set(matched_by_radar.get(radar_id, []))
+
+
+def test_briefing_counts_listing_fields(first_run):
+    data_dir, _, _ = first_run
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        papers = briefing_papers(conn, "llm-reasoning", date(2025, 3, 20))
+        markdown = conn.execute("SELECT markdown FROM briefings WHERE radar_id = 'llm-reasoning'").fetchone()[0]
+    headline = markdown.split("\n\n")[1]
+    # MetaLadder is announced as new in cs.CL and cross-listed in cs.AI; papers.categories is sorted.
+    metaladder = next(paper for paper in papers if paper.paper_id == "arxiv:2503.14891")
+    assert (metaladder.categories, metaladder.feed_category, metaladder.source_label) == (
+        ["cs.AI", "cs.CL"],
+        "cs.CL",
+        "arXiv (cs.CL)",
+    )
+    for field, count in Counter(paper.feed_category for paper in papers).items():
+        assert f"{field}（{count} 篇）" in headline
 
 
 def test_shipped_radars_find_papers(first_run):

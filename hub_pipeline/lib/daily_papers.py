@@ -132,6 +132,7 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
                 paper_id,
                 source_id,
                 source_label,
+                feed_category,
                 link,
                 row_number() OVER (
                     PARTITION BY paper_id
@@ -155,7 +156,8 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
             matches.is_update,
             matches.version,
             papers.published_journal,
-            papers.published_link
+            papers.published_link,
+            listing.feed_category
         FROM main.radar_matches AS matches
         INNER JOIN main.papers AS papers USING (paper_id)
         LEFT JOIN day_listing AS listing ON listing.paper_id = matches.paper_id AND listing.preference = 1
@@ -182,6 +184,7 @@ def briefing_papers(conn: duckdb.DuckDBPyConnection, radar_id: str, day: date) -
             version=row[12],
             published_journal=row[13],
             published_link=row[14],
+            feed_category=row[15],
         )
         for row in rows
     ]

@@ -87,6 +87,9 @@ class BriefingPaper:
     version: int | None = None
     published_journal: str | None = None  # a preprint's journal, or the citation, once published
     published_link: str | None = None  # the journal article's link (https://doi.org/...)
+    # Category or subject of the listing's feed, e.g. cs.CL, as source_label shows it; None for
+    # feeds without one (most journals). ``categories`` is sorted, so its first item is not the field.
+    feed_category: str | None = None
 
 
 @dataclass(slots=True)

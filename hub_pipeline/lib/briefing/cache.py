@@ -36,6 +36,7 @@ def cache_key(model: str, prompt_version: str, radar: RadarInfo, papers: list[Br
             paper.version,
             paper.is_update,
             paper.published_journal,
+            paper.feed_category,
             hashlib.sha256(f"{paper.title}\n{paper.abstract}".encode()).hexdigest()[:16],
         ]
         for paper in papers

@@ -24,7 +24,7 @@ from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Lang
 from hub_pipeline.lib.radar_query import FIELDS
 
 GENERATOR = "offline"
-PROMPT_VERSION = "offline-4"
+PROMPT_VERSION = "offline-5"
 MAX_THEMES = 4
 MAX_CROSS_DOMAIN = 2
 MAX_FIELDS_IN_LINK = 3
@@ -111,8 +111,12 @@ def update_note(language: Language, paper: BriefingPaper) -> str:
 
 
 def paper_field(paper: BriefingPaper) -> str:
-    """Return the field a paper is counted under: its primary category, else its source label."""
-    return paper.categories[0] if paper.categories else paper.source_label
+    """Return the field a paper is counted under: its listing's feed category, else its source label.
+
+    This is the category the reading list shows in the source label ("arXiv (cs.CL)"), which is
+    the primary category when the paper was announced as new in its own feed.
+    """
+    return paper.feed_category or paper.source_label
 
 
 def _headline(language: Language, radar_name: str, day: date, ranked: list[BriefingPaper]) -> str:
@@ -345,7 +349,7 @@ def _theme_text(language: Language, term: str, members: list[BriefingPaper]) -> 
         listed += text(language, "more_titles", count=len(members) - MAX_TITLES_IN_THEME)
     sentences = [text(language, "theme_text", count=len(members), term=term, titles=listed)]
 
-    # Fields, not feeds: a cs.CV paper seen in the cs.AI feed does not make a theme cross-domain,
+    # Fields of the listings the reading list shows: two cs.CV papers make no cross-domain theme,
     # but a cs.CV paper next to a Nature article does.
     fields = list(dict.fromkeys(paper_field(paper) for paper in members))
     if len(fields) > 1:

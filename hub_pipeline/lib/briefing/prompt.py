@@ -12,11 +12,12 @@ from datetime import date
 from typing import Any
 
 from hub_pipeline.lib.briefing.budget import estimate_message_tokens, estimate_tokens
+from hub_pipeline.lib.briefing.offline import paper_field
 from hub_pipeline.lib.briefing.text import clean_abstract, shorten
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 
 # Change this whenever the prompts or the reply schema change: cached replies are keyed on it.
-PROMPT_VERSION = "llm-4"
+PROMPT_VERSION = "llm-5"
 ABSTRACT_CHARS = 1200
 
 PAPERS_START = "<<<PAPERS>>>"
@@ -34,12 +35,13 @@ _LANGUAGE_INSTRUCTIONS = {
 }
 _REPLY_SHAPE = """{{"headline": "<2-3 sentences: what is new on the announcement day>",
  "themes": [{{"title": "<short name>", "text": "<2-4 sentences on what connects these papers>", "paper_ids": ["<id>", ...]}}],
- "cross_domain": [{{"title": "<short name>", "text": "<1-3 sentences: how a method, question or finding links papers from different categories or sources>", "paper_ids": ["<id>", "<id>", ...]}}],
+ "cross_domain": [{{"title": "<short name>", "text": "<1-3 sentences: how a method, question or finding links papers from different fields>", "paper_ids": ["<id>", "<id>", ...]}}],
  "reading_list": [{{"paper_id": "<id>", "why": "<one sentence: why this paper matters for this radar>"}}],
  "updates": [{{"paper_id": "<id>", "note": "<one sentence: what the new version changes or why it is back>"}}]}}"""
 
 _RULES = """Rules:
-- At most 4 themes and at most 3 cross_domain links. A cross_domain link cites at least two papers whose categories or sources differ; leave the list empty when no such link exists.
+- A paper's field is its "field" value: the category of the listing it was announced in, or its source. "categories" lists all its categories in alphabetical order, so its first item is not the paper's field. Count and compare papers by "field".
+- At most 4 themes and at most 3 cross_domain links. A cross_domain link cites at least two papers whose fields differ; leave the list empty when no such link exists.
 - The reading list ranks the most important papers for this radar first, at most 10, one sentence each.
 - updates: only papers marked "new_version": true or carrying "published_in", one note each (for "published_in", say where the preprint was published); empty when there are none.
 - Cite papers only by their "id" values exactly as given, and only papers from the day's list. Do not write ids inside the text fields.
@@ -123,6 +125,7 @@ def _paper_record(paper: BriefingPaper) -> dict[str, object]:
     record: dict[str, object] = {
         "id": paper.paper_id,
         "title": _as_data(paper.title),
+        "field": _as_data(paper_field(paper)),
         "categories": paper.categories,
         "source": paper.source_label,
         "new_version": paper.is_update,
