@@ -267,6 +267,16 @@ def test_failure_kind_in_markdown():
     assert "Reason: the language model call failed (the model refused: No.)." in markdown
 
 
+def test_update_of_first_match_dropped():
+    papers = real_papers()
+    papers[5].published_journal = "Nature Machine Intelligence"
+    reply = good_reply()
+    reply["updates"] = [{"paper_id": "arxiv:2503.14917", "note": "已正式发表于 Nature Machine Intelligence。"}]
+    briefing, _ = write([completion(reply)], papers=papers)
+    assert briefing.updates == []
+    assert "## 更新" not in to_markdown(briefing, papers)
+
+
 def test_cross_domain_and_updates_kept():
     papers = real_papers()
     papers[5].is_update, papers[5].version = True, 3

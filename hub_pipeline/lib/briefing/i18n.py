@@ -56,7 +56,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cross_joiner": "与",
         "update_note": "v{version}：本雷达此前报道过的论文发布了新版本。",
         "update_note_no_version": "本雷达此前报道过的论文发布了新版本。",
-        "published_note": "已正式发表于 {journal}。",
+        "published_note": "已正式发表于 {journal}",
+        "full_stop": "。",
         "published_note_no_journal": "预印本已正式发表。",
     },
     "en": {
@@ -108,7 +109,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "cross_joiner": " with ",
         "update_note": "Version {version} of a paper this radar reported before.",
         "update_note_no_version": "A new version of a paper this radar reported before.",
-        "published_note": "Now published in {journal}.",
+        "published_note": "Now published in {journal}",
+        "full_stop": ".",
         "published_note_no_journal": "The preprint is now published.",
     },
 }

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from hub_pipeline.lib.briefing.budget import cjk_share, cost_usd, estimate_message_tokens, is_wrong_language
 from hub_pipeline.lib.briefing.cache import ReplyCache, cache_key
 from hub_pipeline.lib.briefing.grounding import check_citations
-from hub_pipeline.lib.briefing.offline import has_update, write_offline
+from hub_pipeline.lib.briefing.offline import write_offline
 from hub_pipeline.lib.briefing.prompt import (  # noqa: F401  (the delimiters are re-exported)
     PAPERS_END,
     PAPERS_START,
@@ -220,8 +220,8 @@ class LLMWriter:
             fallback.removed_ids = removed_ids
             return fallback
 
-        # An update note claims a new version or a publication; keep it only where that is true.
-        is_update = {paper.paper_id: has_update(paper) for paper in papers}
+        # An update note claims the radar reported the work before, so keep it only where that is true.
+        is_update = {paper.paper_id: paper.is_update for paper in papers}
         updates = [item for item in cleaned["updates"] if is_update.get(item["paper_id"])]
 
         logger.info(

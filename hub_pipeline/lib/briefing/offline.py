@@ -64,7 +64,7 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
         ReadingItem(paper_id=paper.paper_id, why=_why(language, paper))
         for paper in ranked[:MAX_READING_ITEMS]
     ]
-    updates = [ReadingItem(paper_id=paper.paper_id, why=update_note(language, paper)) for paper in ranked if has_update(paper)]
+    updates = [ReadingItem(paper_id=paper.paper_id, why=update_note(language, paper)) for paper in ranked if paper.is_update]
 
     cited_ids: list[str] = []
     grouped = [i for group in themes + cross_domain for i in group.paper_ids]
@@ -91,20 +91,21 @@ def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> B
     )
 
 
-def has_update(paper: BriefingPaper) -> bool:
-    """Return whether a paper is news beyond itself: a new version, or a preprint now published."""
-    return paper.is_update or bool(paper.published_journal or paper.published_link)
-
-
 def update_note(language: Language, paper: BriefingPaper) -> str:
-    """Return the note that marks a paper as a new version, or where its preprint was published."""
+    """Return the note of an update: the new version, and where the preprint was published.
+
+    Only papers the radar reported before (``is_update``) are updates. A first match that is
+    already published says so in its reading-list entry instead.
+    """
     notes = []
-    if paper.is_update and paper.version is not None:
+    if paper.version is not None:
         notes.append(text(language, "update_note", version=paper.version))
-    elif paper.is_update:
+    else:
         notes.append(text(language, "update_note_no_version"))
     if paper.published_journal:
-        notes.append(text(language, "published_note", journal=paper.published_journal))
+        # A citation such as "..., July 2008." already ends the sentence.
+        published = text(language, "published_note", journal=paper.published_journal)
+        notes.append(published if published.endswith((".", "。")) else published + text(language, "full_stop"))
     elif paper.published_link:
         notes.append(text(language, "published_note_no_journal"))
     return ("" if language == "zh-CN" else " ").join(notes)

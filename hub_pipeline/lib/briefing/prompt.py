@@ -43,7 +43,7 @@ _RULES = """Rules:
 - A paper's field is its "field" value: the category of the listing it was announced in, or its source. "categories" lists all its categories in alphabetical order, so its first item is not the paper's field. Count and compare papers by "field".
 - At most 4 themes and at most 3 cross_domain links. A cross_domain link cites at least two papers whose fields differ; leave the list empty when no such link exists.
 - The reading list ranks the most important papers for this radar first, at most 10, one sentence each.
-- updates: only papers marked "new_version": true or carrying "published_in", one note each (for "published_in", say where the preprint was published); empty when there are none.
+- updates: only papers marked "new_version": true, which this radar reported before, one note each (when the paper also carries "published_in", say where it was published); empty when there are none. A paper reported for the first time is never an update, even when it carries "published_in".
 - Cite papers only by their "id" values exactly as given, and only papers from the day's list. Do not write ids inside the text fields.
 - Name the day by its announcement date, or say "this day"; never write "today", "yesterday" or their equivalents in the reply's language, because the briefing may be written long after that day.
 - State only what the titles and abstracts support.
