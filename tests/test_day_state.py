@@ -6,11 +6,14 @@ import duckdb
 import pytest
 
 from hub_pipeline.lib.calendar import ARXIV_HOLIDAYS, is_announcement_day
-from hub_pipeline.lib.day_state import check_empty_abstracts, count_payload_items
+from hub_pipeline.lib.day_state import SourceState, check_empty_abstracts, count_payload_items
+from hub_pipeline.lib.models import RadarInfo
+from hub_pipeline.lib.site import RadarDayPage, render_site
 from hub_pipeline.lib.site.strings import describe_source_state
 from hub_pipeline.lib.warehouse import ensure_tables
 from tests.conftest import arxiv_day_sources, run_day, write_sources
 from tests.http_fixtures import Reply, serve
+from tests.test_site import page_text
 
 DAY = "2025-03-20"
 
@@ -82,12 +85,76 @@ def test_every_outcome_has_both_languages(outcome):
     assert zh.startswith("Nature:")
     assert en.startswith("Nature:")
     assert zh != en
-    if outcome in ("source_error", "parse_error", "loaded"):
+    if outcome in ("source_error", "parse_error"):
         assert "HTTP 500" in zh
         assert "HTTP 500" in en
+    if outcome == "loaded":
+        assert "HTTP 500" not in zh
+        assert "HTTP 500" not in en
     if outcome == "stale":
         assert "2025-03-19" in zh
         assert "2025-03-19" in en
+
+
+HARVEST_REASON = "backfill harvest 2008-01-01..2008-03-31, 10 pages; 9063 records belong to days outside the window, 0 have no day"
+
+
+@pytest.mark.parametrize(
+    ("language", "items", "backfilled", "expected"),
+    [
+        ("en", 16, True, "arXiv (cs): 16 items loaded by a backfill from the source's archive."),
+        ("zh-CN", 16, True, "arXiv (cs):已载入 16 条,由回填从该来源的存档取得。"),
+        ("en", 0, False, "arXiv (cs): the source listed no items on this day."),
+        ("zh-CN", 0, False, "arXiv (cs):该来源本日没有条目。"),
+        ("en", 16, False, "arXiv (cs): loaded 16 items."),
+    ],
+)
+def test_loaded_worded_without_reason(language, items, backfilled, expected):
+    worded = describe_source_state(
+        language, source="arXiv (cs)", outcome="loaded", items=items, reason=HARVEST_REASON, backfilled=backfilled
+    )
+    assert worded == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "outcome", "items", "reason", "expected"),
+    [
+        ("arxiv_rss", "loaded", 58, None, False),
+        ("arxiv_rss", "loaded", 58, "item 3 has no title", False),
+        ("arxiv_rss", "loaded", 0, "the feed parsed but had no items", True),
+        ("arxiv_oai", "loaded", 16, HARVEST_REASON, True),
+        ("arxiv_oai", "no_announcement", 0, "no arXiv mailing on 2008-01-05 (Saturday)", True),
+    ],
+)
+def test_source_state_needs_note(kind, outcome, items, reason, expected):
+    state = SourceState("arxiv-cs", kind, "arXiv (cs)", date(2008, 1, 4), outcome, items, reason)
+    assert state.needs_note is expected
+
+
+@pytest.mark.parametrize(
+    ("language", "weekend", "backfill"),
+    [
+        ("en", "arXiv (cs): no arXiv mailing on this day (arXiv does not announce on weekends).", "arXiv (cs): 16 items loaded by a backfill from the source's archive."),
+        ("zh-CN", "arXiv (cs):本日 arXiv 无发布(arXiv 周末不发布新论文)。", "arXiv (cs):已载入 16 条,由回填从该来源的存档取得。"),
+    ],
+)
+def test_backfilled_source_notes_on_page(tmp_path, language, weekend, backfill):
+    saturday, friday = date(2008, 1, 5), date(2008, 1, 4)
+    radar = RadarInfo(radar_id="quantum", name="Quantum", language=language, query="quantum")
+    states = {
+        saturday: SourceState("arxiv-oai-cs", "arxiv_oai", "arXiv (cs)", saturday, "no_announcement", 0, "no arXiv mailing on 2008-01-05 (Saturday): arXiv does not announce on weekends"),
+        friday: SourceState("arxiv-oai-cs", "arxiv_oai", "arXiv (cs)", friday, "loaded", 16, HARVEST_REASON),
+    }
+    pages = [
+        RadarDayPage(radar=radar, day=day, papers=[], briefing_markdown=None, briefing_generator="none", source_notes=[state])
+        for day, state in states.items()
+    ]
+    render_site(tmp_path, pages, generated_at=datetime(2026, 12, 5, tzinfo=timezone.utc))
+    saturday_text = page_text((tmp_path / "quantum" / "2008-01-05.html").read_text(encoding="utf-8"))
+    friday_text = page_text((tmp_path / "quantum" / "2008-01-04.html").read_text(encoding="utf-8"))
+    assert weekend in saturday_text
+    assert backfill in friday_text
+    assert "harvest" not in friday_text
 
 
 def test_unknown_language_rejected():

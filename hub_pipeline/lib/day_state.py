@@ -21,6 +21,8 @@ from hub_pipeline.lib.calendar import ARXIV_HOLIDAYS, is_announcement_day
 from hub_pipeline.lib.config import HISTORY_KINDS
 from hub_pipeline.lib.rawstore import read_payload
 
+# Source kinds that carry arXiv's listings, daily (RSS) or backfilled (OAI-PMH, API).
+ARXIV_KINDS = frozenset({"arxiv_rss", "arxiv_oai", "arxiv_api"})
 # Outcomes that carry their own reason for an empty day.
 EXPLAINED_OUTCOMES = frozenset({"no_announcement", "unchanged", "stale", "skipped", "source_error", "parse_error"})
 # Days of history the empty-abstract check compares against.
@@ -50,12 +52,21 @@ class SourceState:
 
     @property
     def is_arxiv(self) -> bool:
-        return self.source_kind == "arxiv_rss"
+        return self.source_kind in ARXIV_KINDS
+
+    @property
+    def is_backfill(self) -> bool:
+        """Whether the day was loaded from a backfill harvest of the source's archive."""
+        return self.source_kind in HISTORY_KINDS
 
     @property
     def needs_note(self) -> bool:
-        """Whether the page should carry a note for this source: anything but a clean load."""
-        return self.outcome != "loaded" or bool(self.reason)
+        """Whether the page should carry a note for this source: anything but a daily load with items.
+
+        A load's reason (parse warnings, a payload kept over a failed re-fetch) is for the operator
+        and stays in fetch_log, so a daily load with items gets no note.
+        """
+        return self.outcome != "loaded" or self.items == 0 or self.is_backfill
 
 
 @dataclass(slots=True)

@@ -113,6 +113,7 @@ def _note_text(note: SourceState | str, language: str) -> str:
             reason=note.reason,
             feed_day=note.feed_day,
             cause=cause,
+            backfilled=note.is_backfill,
         )
     )
 

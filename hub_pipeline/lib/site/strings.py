@@ -116,8 +116,9 @@ def format_paper_count(count: int, language: Language | str) -> str:
 
 # --- the day's state per source ----------------------------------------------------------------
 
-# One sentence per fetch_log outcome, worded for the reader. {source} is the source's label;
-# {reason} is the technical reason fetch_log stores, kept in English.
+# One sentence per fetch_log outcome, worded for the reader. {source} is the source's label.
+# {reason} is the technical reason fetch_log stores, kept in English and shown only for errors
+# and unknown outcomes.
 SOURCE_STATE_TEXT: dict[str, dict[str, str]] = {
     "zh-CN": {
         "no_announcement:weekend": "{source}:本日 arXiv 无发布(arXiv 周末不发布新论文)。",
@@ -130,7 +131,9 @@ SOURCE_STATE_TEXT: dict[str, dict[str, str]] = {
         "skipped": "{source}:RSS 订阅源只提供当前条目,无法补取过去的日期,本日未抓取。",
         "source_error": "{source}:抓取失败,本日缺少该来源的论文。原因:{reason}",
         "parse_error": "{source}:内容无法解析,本日缺少该来源的论文。原因:{reason}",
-        "loaded_note": "{source}:已载入 {items} 条。说明:{reason}",
+        "loaded_backfill": "{source}:已载入 {items} 条,由回填从该来源的存档取得。",
+        "loaded_empty": "{source}:该来源本日没有条目。",
+        "loaded": "{source}:已载入 {items} 条。",
         "other": "{source}:{outcome}。{reason}",
     },
     "en": {
@@ -144,7 +147,9 @@ SOURCE_STATE_TEXT: dict[str, dict[str, str]] = {
         "skipped": "{source}: an RSS feed shows only its current items and cannot answer for a past day; not fetched.",
         "source_error": "{source}: fetching failed, so this day lacks this source's papers. Reason: {reason}",
         "parse_error": "{source}: the payload could not be parsed, so this day lacks this source's papers. Reason: {reason}",
-        "loaded_note": "{source}: loaded {items} items. Note: {reason}",
+        "loaded_backfill": "{source}: {items} items loaded by a backfill from the source's archive.",
+        "loaded_empty": "{source}: the source listed no items on this day.",
+        "loaded": "{source}: loaded {items} items.",
         "other": "{source}: {outcome}. {reason}",
     },
 }
@@ -159,10 +164,13 @@ def describe_source_state(
     reason: str | None = None,
     feed_day: date | None = None,
     cause: str | None = None,
+    backfilled: bool = False,
 ) -> str:
     """Word one source's state for the day in the reader's language.
 
     ``cause`` refines no_announcement: "weekend", "holiday" or "empty_feed" for arXiv.
+    ``backfilled`` marks a day loaded from a harvest of the source's archive. A load's reason
+    is never shown, because it is a diagnostic for the operator that stays in fetch_log.
     """
     interface_text(language)  # rejects an unknown language with the usual message
     table = SOURCE_STATE_TEXT[language]
@@ -171,8 +179,10 @@ def describe_source_state(
         key = f"no_announcement:{cause}" if cause in ("weekend", "holiday", "empty_feed") else "no_announcement:other"
     elif outcome == "stale":
         key = "stale" if feed_day else "stale_unknown"
+    elif outcome == "loaded" and backfilled:
+        key = "loaded_backfill"
     elif outcome == "loaded":
-        key = "loaded_note"
+        key = "loaded" if items else "loaded_empty"
     elif outcome in table:
         key = outcome
     else:
