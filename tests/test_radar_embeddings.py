@@ -21,6 +21,7 @@ from hub_pipeline.lib.embeddings import (
     embedder_from_env,
     local_model_missing,
 )
+from hub_pipeline.lib.radar_day import embeddings_summary
 from tests.conftest import arxiv_day_sources, run_day, write_sources
 from tests.openai_stub_server import ScriptedResponse, error_body, serve_openai_stub
 
@@ -91,6 +92,21 @@ def test_embedder_choice_from_env(monkeypatch):
     assert isinstance(embedder, EndpointEmbedder)
     assert embedder.model == "bge-m3"
     assert note == "embeddings from http://127.0.0.1:9/v1 (bge-m3)"
+
+
+def test_embeddings_off_summary(monkeypatch):
+    monkeypatch.setenv("HUB_EMBEDDINGS", "off")
+    embedder, note = embedder_from_env()
+    assert embeddings_summary(note, embedder, 0) == (
+        "embeddings are off (HUB_EMBEDDINGS=off), so radars rank on their query alone; "
+        "unset HUB_EMBEDDINGS or set it to auto to turn them on"
+    )
+
+
+def test_embeddings_on_summary():
+    embedder = EndpointEmbedder("http://127.0.0.1:9/v1", "bge-m3", "k")
+    summary = embeddings_summary("embeddings from http://127.0.0.1:9/v1 (bge-m3)", embedder, 12)
+    assert summary == "embeddings from http://127.0.0.1:9/v1 (bge-m3); 12 paper embeddings computed, the rest taken from the cache"
 
 
 @pytest.mark.skipif(local_model_missing() is not None, reason=f"local model not installed: {local_model_missing()}")

@@ -135,13 +135,19 @@ def embedder_from_env() -> tuple[Embedder | None, str]:
     choice = os.environ.get("HUB_EMBEDDINGS", "auto").strip().lower()
     base_url = os.environ.get("HUB_EMBEDDINGS_BASE_URL", "").strip()
     if choice == "off":
-        return None, "semantic side off (HUB_EMBEDDINGS=off): ranking on the query alone"
+        return None, (
+            "embeddings are off (HUB_EMBEDDINGS=off), so radars rank on their query alone; "
+            "unset HUB_EMBEDDINGS or set it to auto to turn them on"
+        )
     if base_url and choice in {"auto", "endpoint"}:
         model = os.environ.get("HUB_EMBEDDINGS_MODEL", "").strip() or DEFAULT_ENDPOINT_MODEL
         embedder = EndpointEmbedder(base_url, model, os.environ.get("OPENAI_API_KEY", ""))
         return embedder, f"embeddings from {base_url} ({model})"
     if choice == "endpoint":
-        return None, "HUB_EMBEDDINGS=endpoint but HUB_EMBEDDINGS_BASE_URL is not set: ranking on the query alone"
+        return None, (
+            "HUB_EMBEDDINGS=endpoint but HUB_EMBEDDINGS_BASE_URL is not set: ranking on the query alone; "
+            "set HUB_EMBEDDINGS_BASE_URL to the endpoint to turn embeddings on"
+        )
     missing = local_model_missing()
     if missing:
         return None, f"no embeddings: HUB_EMBEDDINGS_BASE_URL is not set and {missing}; ranking on the query alone"

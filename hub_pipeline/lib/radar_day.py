@@ -47,6 +47,16 @@ def rank_day(
     return DayRanking(matches, modes, notes, embedded)
 
 
+def embeddings_summary(embedder_note: str, embedder: Embedder | None, embedded: int) -> str:
+    """Summarize the day's embeddings for the run log: which source, and how many were computed.
+
+    Without an embedder, the note alone gives the reason embeddings are off and how to turn them on.
+    """
+    if embedder is None:
+        return embedder_note
+    return f"{embedder_note}; {embedded} paper embeddings computed, the rest taken from the cache"
+
+
 def _profiles(
     conn: duckdb.DuckDBPyConnection, embedder: Embedder, radars: list[RadarConfig], notes: list[str]
 ) -> dict[str, SemanticProfile]:

@@ -12,7 +12,7 @@ from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
 from hub_pipeline.defs.warehouse import warehouse
 from hub_pipeline.lib.daily_papers import MATCH_SCHEMA, already_reported, candidates_for_day, match_rows
 from hub_pipeline.lib.embeddings import embedder_from_env
-from hub_pipeline.lib.radar_day import rank_day
+from hub_pipeline.lib.radar_day import embeddings_summary, rank_day
 from hub_pipeline.lib.warehouse import replace_rows
 
 
@@ -38,7 +38,7 @@ def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: H
             context.log.warning(f"{day}: no papers listed, so no radar can match; see fetch_log for each source's reason")
 
         ranking = rank_day(conn, radars, candidates, embedder, embedder_note)
-        context.log.info(f"{day}: {embedder_note}; {ranking.embedded} paper embeddings computed, the rest cached")
+        context.log.info(f"{day}: {embeddings_summary(embedder_note, embedder, ranking.embedded)}")
         for note in ranking.notes[1:]:
             context.log.warning(f"{day}: {note}")
 
