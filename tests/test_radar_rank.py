@@ -177,6 +177,33 @@ def test_semantic_side_ranks_near_seeds_and_explains():
     assert any(reason.startswith("closer to negative example arxiv:2503.00002") for reason in negative.reasons)
 
 
+def test_seed_paper_named_as_seed():
+    papers = papers_frame(
+        [
+            {"paper_id": "arxiv:2503.00001", "title": "Protein generation", "abstract": "A seed."},
+            {"paper_id": "other", "title": "Protein design", "abstract": "Proteins."},
+        ]
+    )
+    embeddings = np.array([[1, 0], [0.6, 0.8]], dtype=np.float32)
+    profile = SemanticProfile(
+        positives=np.array([[1, 0]], dtype=np.float32),
+        positive_labels=["arxiv:2503.00001"],
+        negatives=np.zeros((0, 2), np.float32),
+        negative_labels=[],
+        titles={"arxiv:2503.00001": "Protein generation"},
+    )
+    results, _ = rank(papers, radar(query="protein*"), embeddings=embeddings, profiles={"r": profile})
+    reasons = {match.paper_id: match.reasons for match in results["r"]}
+    assert reasons["arxiv:2503.00001"] == ['title: "protein*"', "one of this radar's seed papers"]
+    assert reasons["other"] == [
+        'abstract: "protein*"',
+        'title: "protein*"',
+        'nearest seed: arxiv:2503.00001 "Protein generation" (similarity 0.60)',
+    ]
+    assert localize_reason("zh-CN", "one of this radar's seed papers") == "本雷达的种子论文之一"
+    assert localize_reason("en", "one of this radar's seed papers") == "one of this radar's seed papers"
+
+
 def test_combined_score_weights():
     """0.7 x bm25 / (bm25 + 8) + 0.3 x similarity; BM25 counts only where the query matched."""
     lexical_raw = np.array([24.0, 8.0, 24.0, 8.0])

@@ -17,8 +17,8 @@ papers x radars. Here the work is shared instead:
 5. The semantic score is a matrix product of paper embeddings with the radar's seed,
    description and negative embeddings.
 
-Reasons (terms and fields that hit, the nearest seed and its similarity) are built only for
-the papers a radar keeps.
+Reasons (terms and fields that hit, the nearest seed and its similarity, or that the paper is
+one of the radar's seeds) are built only for the papers a radar keeps.
 """
 
 from __future__ import annotations
@@ -49,6 +49,8 @@ LEXICAL_HALF = 8.0
 # matches. 0.3 was chosen on the labelled set in tests/data/radar_relevance after seeing its
 # labels, and bench/RESULTS.md shows the per-day check.
 SEMANTIC_SHARE = 0.3
+# The semantic reason of a paper that is one of the radar's seeds, in place of its nearest seed.
+SEED_PAPER_REASON = "one of this radar's seed papers"
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = r"[\W_]+"
@@ -367,8 +369,11 @@ class RadarRanker:
         counts = context.counts_by_paper
         wanted = set(compiled.slots)
         near = None
+        seeds: set[str] = set()
+        index = context.index
         if profile is not None and context.embeddings is not None:
             near = _nearest(context.embeddings[rows], profile)
+            seeds = set(profile.positive_labels) - {"description"}
         out = []
         for position, row in enumerate(rows):
             reasons: list[str] = []
@@ -382,7 +387,10 @@ class RadarRanker:
                 reasons = sorted(set(reasons))
             else:
                 reasons.append("no query term; close to the radar's seeds")
-            if near is not None:
+            if near is not None and index.paper_ids[row] in seeds:
+                # A seed is its own nearest seed (similarity 1.00), which explains nothing.
+                reasons.append(SEED_PAPER_REASON)
+            elif near is not None:
                 reasons.extend(_semantic_reasons(near[position], profile))
             out.append(reasons)
         return out

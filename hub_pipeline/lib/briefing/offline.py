@@ -22,6 +22,7 @@ from hub_pipeline.lib.briefing.text import (
 )
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
 from hub_pipeline.lib.radar_query import FIELDS
+from hub_pipeline.lib.radar_rank import SEED_PAPER_REASON
 
 GENERATOR = "offline"
 PROMPT_VERSION = "offline-5"
@@ -385,6 +386,8 @@ def localize_reason(language: Language, reason: str) -> str:
 
     if reason == _NO_QUERY_TERM:
         return text(language, "reason_no_query_term")
+    if reason == SEED_PAPER_REASON:
+        return text(language, "reason_seed_paper")
     if match := _NEAR_DESCRIPTION.match(reason):
         return text(language, "reason_near_description", similarity=match.group(1))
     if match := _NEAREST_SEED.match(reason):
