@@ -181,7 +181,7 @@ def test_offline_text_zh():
     briefing = write_offline(radar("zh-CN"), DAY, real_papers())
     assert CJK.search(briefing.headline)
     assert all(CJK.search(theme.text) for theme in briefing.themes)
-    assert all("匹配依据" in item.why for item in briefing.reading_list)
+    assert all("匹配原因：" in item.why for item in briefing.reading_list)
 
 
 def test_offline_text_en():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from hub_pipeline.lib.briefing import to_markdown, write_offline
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
 from hub_pipeline.lib.site import RadarDayPage, clean_abstract, render_briefing_markdown, render_site, safe_link
 from hub_pipeline.lib.site.strings import INTERFACE_TEXT
@@ -274,7 +275,7 @@ def test_zh_page_language_and_labels(site: tuple[Path, list[Path]]) -> None:
     html = read(site[0] / "llm-zh" / "2025-03-20.html")
     text = page_text(html)
     assert '<html lang="zh-CN">' in html
-    for label in ("作者:", "摘要:", "匹配原因:", "本日简报", "来源说明", "论文列表"):
+    for label in ("作者:", "摘要:", "匹配原因:", "当日简报", "来源说明", "论文列表"):
         assert label in text, label
     assert "Authors" not in text
 
@@ -340,6 +341,26 @@ def test_zh_page_semantic_reasons_in_chinese(tmp_path: Path) -> None:
     assert "更接近反例 arxiv:2503.14603（相似度 0.74）" in text
     for english in ("nearest seed", "similarity", "no query term", "radar description", "negative example"):
         assert english not in text, english
+
+
+def test_zh_briefing_and_page_share_terms(tmp_path: Path) -> None:
+    paper = make_paper("arxiv:2503.15457", DIMO_TITLE, DIMO_ABSTRACT, rank=1, reasons=['title: "diffusion"'])
+    briefing = write_offline(ZH_RADAR, DAY, [paper])
+    page = RadarDayPage(
+        radar=ZH_RADAR,
+        day=DAY,
+        papers=[paper],
+        briefing_markdown=to_markdown(briefing, [paper]),
+        briefing_generator="offline",
+        source_notes=[],
+    )
+    render_site(tmp_path, [page], generated_at=GENERATED_AT)
+    text = page_text(read(tmp_path / "llm-zh" / "2025-03-20.html"))
+    assert '匹配原因：标题: "diffusion"。' in text  # the briefing's reading list
+    assert '匹配原因:标题: "diffusion"' in text  # the paper list
+    assert "匹配依据" not in text
+    assert "当日简报" in text
+    assert "本日简报" not in text
 
 
 # --- the paper list ------------------------------------------------------------------

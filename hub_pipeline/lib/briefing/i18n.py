@@ -24,7 +24,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cross_domain": "跨领域：这些论文分属 {fields}。",
         "update_marker": "【新版本 v{version}】",
         "update_marker_no_version": "【新版本】",
-        "reasons": "匹配依据：{reasons}。",
+        "reasons": "匹配原因：{reasons}。",
         "reason_title": "标题",
         "reason_abstract": "摘要",
         "reason_author": "作者",
