@@ -64,8 +64,9 @@ PARSERS: dict[str, Callable[..., HistoryPage]] = {
 }
 # Parsers that read several pages into one frame, normalizing them together.
 BATCH_PARSERS: dict[str, Callable[..., pl.DataFrame]] = {"arxiv_oai": parse_oai_pages, "arxiv_api": parse_arxiv_api_pages}
-# Pages parsed together by one worker task: about 8,000 OAI-PMH records or 1,600 API entries.
-BATCH_PAGES = 8
+# Pages parsed together by one worker task: about 4,000 OAI-PMH records or 800 API entries,
+# enough to spread polars' fixed costs while each worker stays near 250 MB.
+BATCH_PAGES = 4
 # Seconds between requests unless the source sets delay_s. arXiv requests 3 s on its API and
 # a pause on OAI-PMH, and bioRxiv and Crossref request moderate rates.
 DEFAULT_DELAY_S = {"arxiv_oai": 3.0, "arxiv_api": 3.0, "biorxiv_api": 1.0, "crossref": 1.0}
