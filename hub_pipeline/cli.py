@@ -274,17 +274,27 @@ def _print_day_counts(first: date, last: date) -> None:
         rows = conn.execute(
             """
             SELECT day, sum(items) AS items, count(*) FILTER (WHERE outcome = 'loaded') AS loaded,
-                   count(*) FILTER (WHERE outcome NOT IN ('loaded', 'no_announcement', 'skipped')) AS problems
+                   count(*) FILTER (WHERE outcome NOT IN ('loaded', 'no_announcement', 'skipped')) AS problems,
+                   count(*) FILTER (WHERE outcome = 'skipped') AS skipped
             FROM main.fetch_log WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day
             """,
             [first, last],
         ).fetchall()
+        skipped = conn.execute(
+            "SELECT source_id, reason FROM main.fetch_log WHERE day BETWEEN ? AND ? AND outcome = 'skipped' ORDER BY day LIMIT 1",
+            [first, last],
+        ).fetchone()
     shown = rows if len(rows) <= 40 else rows[:20] + [None] + rows[-20:]
     for row in shown:
         if row is None:
             print(f"  ... {len(rows) - 40} more days")
             continue
-        print(f"  {row[0]}  {row[1] or 0:7d} entries  {row[2]} sources loaded" + (f", {row[3]} with problems" if row[3] else ""))
+        notes = [f"{row[3]} with problems"] if row[3] else []
+        notes += [f"{row[4]} skipped"] if row[4] else []
+        print(f"  {row[0]}  {row[1] or 0:7d} entries  {row[2]} sources loaded" + "".join(f", {note}" for note in notes))
+    if skipped:
+        # A skipped source-day is not done, so saying why keeps a user from taking it as empty.
+        print(f"Skipped source-days, for example {skipped[0]}: {skipped[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -335,7 +335,7 @@ def _small_oai_page(created: list[str]) -> bytes:
 <resumptionToken cursor="0" completeListSize="{len(created)}"></resumptionToken></ListRecords></OAI-PMH>""".encode()
 
 
-def test_days_outside_a_stored_harvest_are_skipped(tmp_path):
+def test_days_outside_a_stored_harvest_are_skipped(tmp_path, monkeypatch, capsys):
     folder = tmp_path / "pages"
     folder.mkdir()
     # Submitted Monday 2008-01-07 and Wednesday 2008-01-09: mailings dated 01-08 and 01-10.
@@ -358,3 +358,12 @@ def test_days_outside_a_stored_harvest_are_skipped(tmp_path):
         assert outcome == "skipped"
         assert items == 0
         assert "2008-01-08..2008-01-10" in reason
+
+    # The command line's day list says so, and why.
+    from hub_pipeline import cli
+
+    monkeypatch.setenv("HUB_DATA_DIR", str(data_dir))
+    cli._print_day_counts(date(2008, 2, 4), date(2008, 2, 5))
+    printed = capsys.readouterr().out
+    assert "2008-02-04        0 entries  0 sources loaded, 1 skipped" in printed
+    assert "Skipped source-days, for example oai-small: the harvest's records fall on 2008-01-08..2008-01-10" in printed
