@@ -212,8 +212,8 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
     try:
         with DagsterInstance.get() as instance:
-            # Dagster's console logger prints a debug line per partition and asset (thousands for
-            # a year); the bars and INFO lines say what happens, the event log keeps the rest.
+            # Dagster's console logger prints a debug line per partition and asset, thousands for
+            # a year. The console shows the bars and INFO lines, and the event log keeps the rest.
             result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_CONSOLE)
             bars.close()
             _print_summary(result)
@@ -227,13 +227,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
                 bars.update("briefing", 0)  # show the bar while the first day runs
                 for offset in range(day_count):
                     day = first + timedelta(days=offset)
-                    run = daily.execute_in_process(
-                        instance=instance,
-                        partition_key=day.isoformat(),
-                        asset_selection=downstream,
-                        raise_on_error=False,
-                        run_config=QUIET_CONSOLE,
-                    )
+                    run = _run_day(daily, instance, day, downstream)
                     if not run.success:
                         bars.close()
                         print(f"error: radar matches, briefings or site for {day} failed (run id {run.run_id})", file=sys.stderr)
@@ -243,13 +237,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
                 # The backfill run published its copy before these runs; refresh it once more
                 # so the analysts' copy contains the briefings too.
                 publish = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() == "published_warehouse"]
-                run = daily.execute_in_process(
-                    instance=instance,
-                    partition_key=last.isoformat(),
-                    asset_selection=publish,
-                    raise_on_error=False,
-                    run_config=QUIET_CONSOLE,
-                )
+                run = _run_day(daily, instance, last, publish)
                 if not run.success:
                     print(f"error: publishing the analysts' copy failed (run id {run.run_id})", file=sys.stderr)
                     return 1
@@ -258,6 +246,13 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
         backfill_lib.set_progress(None)
     _print_outputs(data_dir, with_briefings)
     return 0
+
+
+def _run_day(job, instance, day: date, selection: list):
+    """Run ``selection`` of ``job`` for one day's partition, with the console at INFO."""
+    return job.execute_in_process(
+        instance=instance, partition_key=day.isoformat(), asset_selection=selection, raise_on_error=False, run_config=QUIET_CONSOLE
+    )
 
 
 DOWNSTREAM = {"radar_matches", "briefings", "site"}

@@ -359,7 +359,7 @@ def test_days_outside_a_stored_harvest_are_skipped(tmp_path, monkeypatch, capsys
         assert items == 0
         assert "2008-01-08..2008-01-10" in reason
 
-    # The command line's day list says so, and why.
+    # The command line's day list reports the skipped days and the reason.
     from hub_pipeline import cli
 
     monkeypatch.setenv("HUB_DATA_DIR", str(data_dir))

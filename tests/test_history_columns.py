@@ -60,7 +60,10 @@ def test_split_arxiv_column_equals_split_arxiv_id():
     assert ids.to_list() == [item[0] if item else None for item in expected]
     assert versions.to_list() == [item[1] if item else None for item in expected]
     # Read off the list by hand: the canonical forms.
-    assert ids[0] == "0704.0002" and ids[5] == "math/0309136" and versions[5] == 2 and ids[9] is None
+    assert ids[0] == "0704.0002"
+    assert ids[5] == "math/0309136"
+    assert versions[5] == 2
+    assert ids[9] is None
 
 
 PAIRS = [
@@ -121,10 +124,11 @@ def test_oai_records_with_missing_fields_and_several_dois():
     assert (first.title, first.doi, first.journal_ref, first.authors) == ("T & U", "10.1000/a1", "J. Phys. 1 (2025)", [])
     assert (second.title, second.abstract, second.authors, second.doi) == ("", "x", ["Lee"], None)
     assert page.days == [date(2025, 3, 20), date(2025, 3, 20)]
-    assert len(page) == 2 and page.next_token == ""
+    assert len(page) == 2
+    assert page.next_token == ""
 
 
-def test_oai_batch_numbers_records_across_pages_and_counts_each_page():
+def test_oai_batch_numbers_across_pages():
     one = _oai_page(_record("2503.00001", "<title>A</title>"), token="t1")
     two = _oai_page(_record("2503.00002", "<title>B</title>") + _record("2503.00003", "<title>C</title>"))
     sizes: list[int] = []
@@ -142,4 +146,5 @@ def test_oai_unknown_metadata_format_is_an_error():
 
 def test_arxiv_records_of_nothing_is_an_empty_frame():
     frame = arxiv_records(empty_raw(), source_id="s", source_kind="arxiv_oai")
-    assert frame.height == 0 and "title_key" in frame.columns
+    assert frame.height == 0
+    assert "title_key" in frame.columns

@@ -88,7 +88,7 @@ class LLMResource(ConfigurableResource):
 
 def duckdb_connection_config() -> dict[str, str | int]:
     """DuckDB settings from the environment: HUB_DUCKDB_MEMORY_LIMIT (e.g. 512MB) caps its memory
-    and HUB_DUCKDB_THREADS its worker threads (each thread holds buffers of its own)."""
+    and HUB_DUCKDB_THREADS its worker threads (each thread allocates buffers of its own)."""
     config: dict[str, str | int] = {}
     limit = os.environ.get("HUB_DUCKDB_MEMORY_LIMIT", "").strip()
     if limit:

@@ -559,12 +559,12 @@ def _parse_batch(source: SourceConfig, raw_dir: Path, digests: list[str], batch_
     result.entries = frame.height
     result.undated = frame["day"].null_count()
     result.first_day, result.last_day = frame["day"].min(), frame["day"].max()
-    kept = frame.filter(pl.col("day").is_in(list(wanted)))
-    result.outside = frame.height - kept.height - result.undated
-    result.counts = dict(kept.group_by("day").len().iter_rows())
-    if kept.height:
-        kept = kept.select(*ENTRY_SCHEMA, pl.lit(batch_index, dtype=pl.Int32).alias("batch_index"))
-        pq.write_table(kept.to_arrow(), spool, compression="zstd")
+    in_window = frame.filter(pl.col("day").is_in(list(wanted)))
+    result.outside = frame.height - in_window.height - result.undated
+    result.counts = dict(in_window.group_by("day").len().iter_rows())
+    if in_window.height:
+        in_window = in_window.select(*ENTRY_SCHEMA, pl.lit(batch_index, dtype=pl.Int32).alias("batch_index"))
+        pq.write_table(in_window.to_arrow(), spool, compression="zstd")
     return result
 
 

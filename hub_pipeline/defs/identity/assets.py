@@ -33,8 +33,8 @@ def paper_identity(context: AssetExecutionContext, duckdb: DuckDBResource) -> Ma
         rows = read_entries(conn)
     if rows.height == 0:
         context.log.warning("raw.entries is empty: no work to identify; see fetch_log for each source's reason")
-    # The warehouse is closed while resolving, so DuckDB's buffers are not held next to the
-    # Python objects of every entry; the step keeps the writer pool's slot all along.
+    # The warehouse is closed while resolving, so DuckDB's buffers are freed before the Python
+    # objects of every entry are built. The step keeps the writer pool's slot all along.
     resolution = resolve(rows)
     del rows
     with warehouse(duckdb) as conn:

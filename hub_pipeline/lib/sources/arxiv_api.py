@@ -81,7 +81,7 @@ def read_arxiv_api_page(body: bytes, source_id: str, raw: dict[str, list]) -> Hi
             page.cursor = int((element.text or "0").strip())
     for entry in entries:
         if clean_xml_text(entry[TITLE]) == "Error":
-            # The API's way to reject a query: one entry whose summary says what was wrong.
+            # The API rejects a query with one entry titled "Error" whose summary gives the reason.
             reason = clean_xml_text(entry[SUMMARY])
             raise HistoryPageError(f"{source_id}: the arXiv API rejected the query: {reason}; check the source's category and window")
     if status is not None and status >= 400 and not entries:

@@ -1,12 +1,12 @@
 """Normalization of arXiv history records a column at a time.
 
-The OAI-PMH and query-API parsers read each record's fields as the source wrote them into
-a polars frame (one row per record). ``arxiv_records`` then derives the raw.entries columns
-for all rows at once with polars expressions: cleaned title and abstract, arXiv id and
-version, DOI, title key, link, published time and announcement day. Rows whose text needs more
-than whitespace folding (markup, character references, non-ASCII names in the title key, ids
-in an unusual form) go through the per-value functions of ``normalize``, so both paths give
-the same values; tests/test_history_columns.py holds them to that.
+The OAI-PMH and query-API parsers collect each record's fields, as the source wrote them, into
+one list per field. ``arxiv_records`` cleans titles and abstracts per value with str methods,
+then derives the other raw.entries columns for the whole batch in one polars query: arXiv id
+and version, title key, link, published time and announcement day. Values of an unusual shape
+(markup, character references, non-ASCII names in the title key, ids with other text around
+them) go through the per-value functions of ``normalize``. So both paths give the same values,
+which tests/test_history_columns.py checks.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ PAGE_SCHEMA: dict[str, pl.DataType] = {
     name: dtype for name, dtype in ENTRY_SCHEMA.items() if name not in ("source_label", "payload_sha256")
 }
 
-# What a parser hands to arxiv_records: one list per field, one item per record, values as
+# Fields a parser passes to arxiv_records: one list per field, one item per record, values as
 # the source wrote them.
 RAW_SCHEMA: dict[str, pl.DataType] = {
     "guid": pl.Utf8,  # the OAI header identifier or the Atom id
@@ -92,8 +92,8 @@ def arxiv_records(
 ) -> pl.DataFrame:
     """Turn parsed arXiv records (lists of RAW_SCHEMA) into rows of PAGE_SCHEMA, in the same order.
 
-    Text is cleaned per value in Python, where str methods beat regular expressions; ids,
-    title keys, times and days are derived with polars over the whole batch.
+    Text is cleaned per value in Python, because str methods are faster than regular
+    expressions here. Ids, title keys, times and days are derived with polars over the batch.
     """
     count = len(raw["identifier"])
     if count == 0:

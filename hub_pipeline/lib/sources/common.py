@@ -42,8 +42,11 @@ class HistoryPage:
         cursor: int | None = None,
     ) -> None:
         self._frame = frame
-        self._entries = (entries if entries is not None else []) if frame is None else None
-        self._days = (days if days is not None else [None] * len(self._entries)) if frame is None else None
+        self._entries: list[Entry] | None = None
+        self._days: list[date | None] | None = None
+        if frame is None:
+            self._entries = entries if entries is not None else []
+            self._days = days if days is not None else [None] * len(self._entries)
         self.next_token = next_token
         self.total = total
         self.cursor = cursor

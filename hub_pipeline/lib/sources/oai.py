@@ -1,9 +1,9 @@
 """arXiv's OAI-PMH ListRecords pages (metadataPrefix arXiv or arXivRaw).
 
-A page holds about 1,000 records in a couple of megabytes, and a year of arXiv is some 300
-pages. A page is parsed into a tree by lxml in one call; one walk over the elements that
-carry fields collects each record's values into lists, and sources.columns normalizes them
-a column at a time. Entities are never resolved and nothing is fetched while parsing.
+A page contains about 1,000 records in a couple of megabytes, and a year of arXiv is some 300
+pages. lxml parses a page into a tree in one call. One walk over the elements that carry
+fields collects each record's values into lists, which sources.columns normalizes a column
+at a time. Entities are never resolved and nothing is fetched while parsing.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ for _namespace in (ARXIV, ARXIV_RAW):
         _namespace + "id": ID, _namespace + "title": TITLE, _namespace + "abstract": ABSTRACT,
         _namespace + "categories": CATEGORIES, _namespace + "doi": DOI, _namespace + "journal-ref": JOURNAL_REF,
     })
-# The arXiv format gives each author as keyname, then forenames and suffix when there are any
-# (a sequence in its schema); arXivRaw gives the authors as one line and every version with
+# The arXiv format gives each author as keyname, then forenames and suffix when there are any,
+# in the order its schema fixes. arXivRaw gives the authors as one line and every version with
 # its date.
 _CODES.update({
     ARXIV + "keyname": KEYNAME, ARXIV + "forenames": FORENAMES, ARXIV + "suffix": SUFFIX,

@@ -53,9 +53,9 @@ def _mailing_after(deadline: date) -> date:
 
 
 def mailing_for_deadline(deadline: date) -> date:
-    """The mailing of the window that closes on ``deadline`` (moved past a weekend first).
+    """Return the mailing of the window that closes on ``deadline`` (moved past a weekend first).
 
-    ``announcement_day`` is this rule applied to the day a submission's window closes; the
+    ``announcement_day`` applies this rule to the day a submission's window closes. The
     column-wise parsers compute that day with polars and call this once per distinct day.
     """
     while deadline.weekday() >= 5:
