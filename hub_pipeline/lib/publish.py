@@ -3,12 +3,22 @@
 The copy is written to a temporary file beside the target and renamed over it. A reader that
 has the previous copy open keeps reading that file (on POSIX the old inode lives while it is
 open), and never blocks the pipeline, which writes only the main warehouse.
+
+The copy is made by checkpointing the warehouse and copying its file, which takes about a
+second for a year of arXiv (COPY FROM DATABASE took 15 s). The publishing step holds the only
+writer connection, so nothing changes the file between the checkpoint and the end of the
+copy. The copy is then opened and its public tables counted against the warehouse's. If the
+checkpoint left a write-ahead log behind, the counts differ or the warehouse has no file of
+its own, the copy is made with COPY FROM DATABASE instead.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,32 +44,68 @@ def publish_snapshot(conn: duckdb.DuckDBPyConnection, target: Path) -> Published
     """Copy the whole database of ``conn`` to ``target`` atomically and return what it holds."""
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.incoming"
-    alias = "published_incoming"
-    source = conn.execute("SELECT current_database()").fetchone()[0]
+    source, path = conn.execute("SELECT database_name, path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
     try:
-        conn.execute(f"ATTACH '{_escape(temp)}' AS {alias}")
-        try:
-            conn.execute(f"COPY FROM DATABASE {source} TO {alias}")
-            tables = {
-                name: conn.execute(f"SELECT count(*) FROM {alias}.{PUBLIC_SCHEMA}.{name}").fetchone()[0]
-                for (name,) in conn.execute(
-                    "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY 1",
-                    [alias, PUBLIC_SCHEMA],
-                ).fetchall()
-            }
-            conn.execute(f"CHECKPOINT {alias}")
-        finally:
-            conn.execute(f"DETACH {alias}")
+        tables = _copy_file(conn, source, path, temp) if path else None
+        if tables is None:
+            _remove(temp)
+            tables = _copy_database(conn, source, temp)
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         pause_point("publish")
         os.replace(temp, target)
         _fsync_dir(target.parent)
     except BaseException:
-        temp.unlink(missing_ok=True)
-        Path(f"{temp}.wal").unlink(missing_ok=True)
+        _remove(temp)
         raise
     return PublishedCopy(path=target, bytes=target.stat().st_size, tables=tables)
+
+
+def _copy_file(conn: duckdb.DuckDBPyConnection, source: str, path: str, temp: Path) -> dict[str, int] | None:
+    """Checkpoint the warehouse and copy its file; None when the copy does not match it."""
+    conn.execute(f"CHECKPOINT {source}")
+    wal = Path(f"{path}.wal")
+    if wal.exists() and wal.stat().st_size:
+        return None  # another transaction kept the checkpoint from folding in the log
+    expected = _public_rows(conn, source)
+    shutil.copyfile(path, temp)
+    try:
+        with _attached(conn, temp, read_only=True) as alias:
+            copied = _public_rows(conn, alias)
+    except duckdb.Error:
+        return None
+    return copied if copied == expected else None
+
+
+def _copy_database(conn: duckdb.DuckDBPyConnection, source: str, temp: Path) -> dict[str, int]:
+    with _attached(conn, temp, read_only=False) as alias:
+        conn.execute(f"COPY FROM DATABASE {source} TO {alias}")
+        tables = _public_rows(conn, alias)
+        conn.execute(f"CHECKPOINT {alias}")
+    return tables
+
+
+@contextmanager
+def _attached(conn: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> Iterator[str]:
+    alias = "published_incoming"
+    conn.execute(f"ATTACH '{_escape(path)}' AS {alias}" + (" (READ_ONLY)" if read_only else ""))
+    try:
+        yield alias
+    finally:
+        conn.execute(f"DETACH {alias}")
+
+
+def _public_rows(conn: duckdb.DuckDBPyConnection, database: str) -> dict[str, int]:
+    names = conn.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? ORDER BY 1",
+        [database, PUBLIC_SCHEMA],
+    ).fetchall()
+    return {name: conn.execute(f"SELECT count(*) FROM {database}.{PUBLIC_SCHEMA}.{name}").fetchone()[0] for (name,) in names}
+
+
+def _remove(temp: Path) -> None:
+    temp.unlink(missing_ok=True)
+    Path(f"{temp}.wal").unlink(missing_ok=True)
 
 
 def remove_leftovers(folder: Path) -> int:
