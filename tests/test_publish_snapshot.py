@@ -1,4 +1,4 @@
-"""The analysts' copy: a file copy of a checkpointed warehouse, or COPY FROM DATABASE without a file."""
+"""The analysts' copy: a file copy of the checkpointed warehouse, or COPY FROM DATABASE in memory."""
 
 from datetime import date
 
@@ -12,7 +12,7 @@ def _fill(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("CREATE TABLE raw.entries AS SELECT range AS id FROM range(1000)")
     conn.execute("CREATE TABLE papers AS SELECT range AS id, 'title ' || range AS title FROM range(250)")
     conn.execute("CREATE TABLE fetch_log (day DATE, items INTEGER)")
-    # Left in the write-ahead log until the publish checkpoints it.
+    # This row stays in the write-ahead log until the publish checkpoints it.
     conn.execute("INSERT INTO fetch_log VALUES (DATE '2025-03-20', 250)")
 
 
@@ -25,19 +25,22 @@ def _contents(path) -> dict:
         }
 
 
-def test_file_copy_holds_the_whole_warehouse(tmp_path):
+def test_file_copy_contains_whole_warehouse(tmp_path):
     target = tmp_path / "published" / "warehouse.duckdb"
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
         _fill(conn)
         copy = publish_snapshot(conn, target)
         conn.execute("INSERT INTO papers VALUES (999, 'after the copy')")
     assert copy.tables == {"fetch_log": 1, "papers": 250}
-    assert _contents(target) == {"papers": (250, "title 99"), "fetch_log": [(date(2025, 3, 20), 250)], "raw": 1000}
+    contents = _contents(target)
+    assert contents["papers"] == (250, "title 99")
+    assert contents["fetch_log"] == [(date(2025, 3, 20), 250)]
+    assert contents["raw"] == 1000
     assert not (tmp_path / "warehouse.duckdb.wal").exists()
     assert [path.name for path in target.parent.iterdir()] == ["warehouse.duckdb"]
 
 
-def test_in_memory_database_is_copied_table_by_table(tmp_path):
+def test_in_memory_warehouse_uses_copy(tmp_path):
     target = tmp_path / "published" / "warehouse.duckdb"
     with duckdb.connect(":memory:") as conn:
         _fill(conn)
@@ -47,7 +50,7 @@ def test_in_memory_database_is_copied_table_by_table(tmp_path):
     assert [path.name for path in target.parent.iterdir()] == ["warehouse.duckdb"]
 
 
-def test_second_publish_replaces_the_first(tmp_path):
+def test_second_publish_replaces_first(tmp_path):
     target = tmp_path / "published" / "warehouse.duckdb"
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
         _fill(conn)
@@ -56,3 +59,12 @@ def test_second_publish_replaces_the_first(tmp_path):
         copy = publish_snapshot(conn, target)
     assert copy.tables["papers"] == 100
     assert _contents(target)["papers"] == (100, "title 99")
+
+
+def test_copy_from_database_matches_file_copy(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        _fill(conn)
+        by_file = publish_snapshot(conn, tmp_path / "by_file" / "warehouse.duckdb")
+        by_copy = publish_snapshot(conn, tmp_path / "by_copy" / "warehouse.duckdb", file_copy=False)
+    assert by_file.tables == by_copy.tables
+    assert _contents(by_file.path) == _contents(by_copy.path)

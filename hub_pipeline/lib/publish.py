@@ -4,12 +4,12 @@ The copy is written to a temporary file beside the target and renamed over it. A
 has the previous copy open keeps reading that file (on POSIX the old inode lives while it is
 open), and never blocks the pipeline, which writes only the main warehouse.
 
-The copy is made by checkpointing the warehouse and copying its file, which takes about a
-second for a year of arXiv (COPY FROM DATABASE took 15 s). The publishing step holds the only
-writer connection, so nothing changes the file between the checkpoint and the end of the
-copy. The copy is then opened and its public tables counted against the warehouse's. If the
-checkpoint left a write-ahead log behind, the counts differ or the warehouse has no file of
-its own, the copy is made with COPY FROM DATABASE instead.
+The copy is made by checkpointing the warehouse and copying its file. For a year of arXiv
+(744 MB) COPY FROM DATABASE took 15 s; bench/RESULTS.md has the file copy's time. The
+publishing step has the only writer connection, so nothing changes the file between the
+checkpoint and the end of the copy. The copy is then opened and its public tables are
+counted against the warehouse's. COPY FROM DATABASE is the fallback when the checkpoint
+leaves a write-ahead log behind, when the counts differ, or when the warehouse is in memory.
 """
 
 from __future__ import annotations
@@ -40,13 +40,16 @@ def published_path(data_dir: Path) -> Path:
     return data_dir / "published" / "warehouse.duckdb"
 
 
-def publish_snapshot(conn: duckdb.DuckDBPyConnection, target: Path) -> PublishedCopy:
-    """Copy the whole database of ``conn`` to ``target`` atomically and return what it holds."""
+def publish_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, *, file_copy: bool = True) -> PublishedCopy:
+    """Copy the whole database of ``conn`` to ``target`` atomically and return what it holds.
+
+    ``file_copy=False`` uses COPY FROM DATABASE even when a file copy is possible.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
     temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.incoming"
     source, path = conn.execute("SELECT database_name, path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
     try:
-        tables = _copy_file(conn, source, path, temp) if path else None
+        tables = _copy_file(conn, source, path, temp) if path and file_copy else None
         if tables is None:
             _remove(temp)
             tables = _copy_database(conn, source, temp)
@@ -62,11 +65,13 @@ def publish_snapshot(conn: duckdb.DuckDBPyConnection, target: Path) -> Published
 
 
 def _copy_file(conn: duckdb.DuckDBPyConnection, source: str, path: str, temp: Path) -> dict[str, int] | None:
-    """Checkpoint the warehouse and copy its file; None when the copy does not match it."""
+    """Copy the checkpointed warehouse file to ``temp``. Return its public row counts, or None
+    when the copy cannot be trusted."""
     conn.execute(f"CHECKPOINT {source}")
     wal = Path(f"{path}.wal")
     if wal.exists() and wal.stat().st_size:
-        return None  # another transaction kept the checkpoint from folding in the log
+        # An open transaction kept the checkpoint from writing the log into the file.
+        return None
     expected = _public_rows(conn, source)
     shutil.copyfile(path, temp)
     try:
