@@ -28,6 +28,12 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
+# Log lines of the pipeline's own modules at INFO and above (a retried request, a dropped
+# feed item, an LLM reply taken from the cache) go to the run's event log and the UI.
+python_logs:
+  managed_python_loggers:
+    - hub_pipeline
+  python_log_level: INFO
 """
 
 

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pytest
+from dagster import DagsterInstance
 
 from tests.conftest import REPO, write_sources
 
@@ -49,6 +50,11 @@ def test_all_sources_failing_exits_nonzero(tmp_path):
     assert "source_error" in completed.stdout
     # The run is recorded in the instance under the data folder, where `make dev` looks.
     assert (tmp_path / "data" / "dagster" / "dagster.yaml").is_file()
+    # The fetch module's own warning reaches the run's event log, which the UI shows.
+    with DagsterInstance.from_config(str(tmp_path / "data" / "dagster")) as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
+        messages = [entry.user_message for entry in instance.all_logs(run_id) if entry.dagster_event is None]
+    assert f"File {missing} not found. Check the source's url in the sources config" in messages
 
 
 def test_impossible_day_named(tmp_path):

@@ -332,7 +332,7 @@ def _http_result(
         moved = ""
         if attempt.final_url not in (None, url):
             moved = f" (redirected to {_redact(attempt.final_url)})"
-        logger.info(
+        logger.debug(
             "GET %s: %s, %d bytes in %.2f s after %d attempt(s)%s",
             shown_url, attempt.status_text, len(result.body or b""), result.elapsed_s, attempts, moved,
         )
@@ -376,7 +376,7 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
     else:
         not_a_feed = sniff_not_a_feed(body, None)
         if not_a_feed is None:
-            logger.info("Read %s: %d bytes", path, len(body))
+            logger.debug("Read %s: %d bytes", path, len(body))
             return _result(url, body=body, outcome="fetched", attempts=1, started=started)
         reason = f"Read {path}, but {not_a_feed}"
         logger.warning("%s", reason)
