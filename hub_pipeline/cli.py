@@ -194,9 +194,9 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     os.environ.setdefault("HUB_DUCKDB_THREADS", BACKFILL_DUCKDB_THREADS)
     # Dagster records a ranged run's plan as one event per asset and day, 3,650 for a year
     # over ten assets, about 20 s of SQLite writes before the run starts. This setting records
-    # one event per asset for the whole range instead. The cost: the UI does not mark the days
-    # of a failed or running backfill as failed or in progress; they show as missing, and the
-    # command line names the failure. Set it to false to keep one event per day.
+    # one event per asset for the whole range instead. The cost: the UI shows the days of a
+    # running or failed backfill as missing, not in progress or failed. The command line names
+    # the failure. Set it to false to keep one event per day.
     os.environ.setdefault(PLANNED_EVENTS_SETTING, "true")
     home = prepare_instance(data_dir)
     day_count = (last - first).days + 1
