@@ -21,7 +21,7 @@ from hub_pipeline.lib.embeddings import (
     embedder_from_env,
     local_model_missing,
 )
-from hub_pipeline.lib.radar_day import embeddings_summary
+from hub_pipeline.lib.radar_day import DayRanking, embeddings_summary
 from tests.conftest import arxiv_day_sources, run_day, write_sources
 from tests.openai_stub_server import ScriptedResponse, error_body, serve_openai_stub
 
@@ -97,7 +97,7 @@ def test_embedder_choice_from_env(monkeypatch):
 def test_embeddings_off_summary(monkeypatch):
     monkeypatch.setenv("HUB_EMBEDDINGS", "off")
     embedder, note = embedder_from_env()
-    assert embeddings_summary(note, embedder, 0) == (
+    assert embeddings_summary(note, embedder, DayRanking({}, {})) == (
         "embeddings are off (HUB_EMBEDDINGS=off), so radars rank on their query alone; "
         "unset HUB_EMBEDDINGS or set it to auto to turn them on"
     )
@@ -105,8 +105,15 @@ def test_embeddings_off_summary(monkeypatch):
 
 def test_embeddings_on_summary():
     embedder = EndpointEmbedder("http://127.0.0.1:9/v1", "bge-m3", "k")
-    summary = embeddings_summary("embeddings from http://127.0.0.1:9/v1 (bge-m3)", embedder, 12)
+    summary = embeddings_summary("embeddings from http://127.0.0.1:9/v1 (bge-m3)", embedder, DayRanking({}, {}, embedded=12))
     assert summary == "embeddings from http://127.0.0.1:9/v1 (bge-m3); 12 paper embeddings computed, the rest taken from the cache"
+
+
+def test_embeddings_unused_summary():
+    embedder = EndpointEmbedder("http://127.0.0.1:9/v1", "bge-m3", "k")
+    ranking = DayRanking({}, {}, unused_reason="no radar has seed papers or a description")
+    summary = embeddings_summary("embeddings from http://127.0.0.1:9/v1 (bge-m3)", embedder, ranking)
+    assert summary == "embeddings from http://127.0.0.1:9/v1 (bge-m3); none used, because no radar has seed papers or a description"
 
 
 @pytest.mark.skipif(local_model_missing() is not None, reason=f"local model not installed: {local_model_missing()}")
@@ -245,3 +252,28 @@ def test_failed_endpoint_falls_back_to_lexical(tmp_path):
     assert ranking.modes == {"r": "lexical"}
     assert [m.paper_id for m in ranking.matches["r"]] == ["arxiv:2503.00001"]
     assert any(note.startswith("semantic side skipped, ranking on the query alone: embeddings endpoint") for note in ranking.notes)
+
+
+def test_query_only_radars_use_no_embeddings(tmp_path):
+    from hub_pipeline.lib.config import RadarConfig
+    from hub_pipeline.lib.radar_day import rank_day
+
+    candidates = pl.DataFrame(
+        {
+            "paper_id": ["arxiv:2503.00001"],
+            "title": ["Diffusion models"],
+            "abstract": ["A diffusion paper."],
+            "authors": [["A. Author"]],
+            "categories": [["cs.CV"]],
+            "source_ids": [["arxiv-cs-cv"]],
+            "version": [1],
+        }
+    )
+    config = RadarConfig(id="r", name="R", language="en", query="diffusion")
+    # No request reaches the stub: a radar without seeds or a description needs no embedding.
+    with serve_openai_stub([]) as stub, duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        embedder = EndpointEmbedder(stub.base_url + "/v1", "bge-m3", "k")
+        ranking = rank_day(conn, [config], candidates, embedder, "embeddings from the stub")
+    assert ranking.unused_reason == "no radar has seed papers or a description"
+    assert ranking.embedded == 0
+    assert [m.paper_id for m in ranking.matches["r"]] == ["arxiv:2503.00001"]

@@ -19,6 +19,7 @@ class DayRanking:
     modes: dict[str, str]  # radar id -> "lexical+semantic" or "lexical"
     notes: list[str] = field(default_factory=list)  # warnings: unresolved seeds, failed embeddings
     embedded: int = 0  # paper embeddings computed (not taken from the cache)
+    unused_reason: str | None = None  # why no embedding was looked up, when an embedder was set
 
 
 def rank_day(
@@ -36,7 +37,12 @@ def rank_day(
     embeddings = None
     profiles: dict[str, SemanticProfile] = {}
     embedded = 0
-    if embedder is not None and semantic_radars and candidates.height:
+    unused_reason = None
+    if not semantic_radars:
+        unused_reason = "no radar has seed papers or a description"
+    elif not candidates.height:
+        unused_reason = "no papers are listed on the day"
+    if embedder is not None and unused_reason is None:
         try:
             embeddings, embedded = cached_embeddings(conn, embedder, candidates)
             profiles = _profiles(conn, embedder, semantic_radars, notes)
@@ -44,17 +50,19 @@ def rank_day(
             notes.append(f"semantic side skipped, ranking on the query alone: {error}")
             embeddings, profiles = None, {}
     matches, modes = ranker.rank(index, embeddings, profiles)
-    return DayRanking(matches, modes, notes, embedded)
+    return DayRanking(matches, modes, notes, embedded, unused_reason)
 
 
-def embeddings_summary(embedder_note: str, embedder: Embedder | None, embedded: int) -> str:
+def embeddings_summary(embedder_note: str, embedder: Embedder | None, ranking: DayRanking) -> str:
     """Summarize the day's embeddings for the run log: which source, and how many were computed.
 
     Without an embedder, the note alone gives the reason embeddings are off and how to turn them on.
     """
     if embedder is None:
         return embedder_note
-    return f"{embedder_note}; {embedded} paper embeddings computed, the rest taken from the cache"
+    if ranking.unused_reason:
+        return f"{embedder_note}; none used, because {ranking.unused_reason}"
+    return f"{embedder_note}; {ranking.embedded} paper embeddings computed, the rest taken from the cache"
 
 
 def _profiles(

@@ -38,7 +38,7 @@ def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: H
             context.log.warning(f"{day}: no papers listed, so no radar can match; see fetch_log for each source's reason")
 
         ranking = rank_day(conn, radars, candidates, embedder, embedder_note)
-        context.log.info(f"{day}: {embeddings_summary(embedder_note, embedder, ranking.embedded)}")
+        context.log.info(f"{day}: {embeddings_summary(embedder_note, embedder, ranking)}")
         for note in ranking.notes[1:]:
             context.log.warning(f"{day}: {note}")
 
