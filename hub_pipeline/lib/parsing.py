@@ -155,7 +155,8 @@ def _bozo_reason(feed: Any) -> str:
 def _feed_day(channel: Any) -> date | None:
     """Return the channel's date (RSS pubDate, else updated) in the channel's own time zone."""
     for key in ("published", "updated"):
-        value = channel.get(key)
+        # A missing "updated" would read "published" again, with feedparser's DeprecationWarning.
+        value = channel.get(key) if key in channel else None
         if value:
             parsed = _parse_date_string(value)
             if parsed is not None:
@@ -244,7 +245,8 @@ def _categories(item: Any) -> list[str]:
 def _published(item: Any) -> datetime | None:
     """Return the item's own date in UTC (feedparser's parsed dates are already UTC)."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = item.get(key)
+        # A missing "updated_parsed" would read "published_parsed" again, with a DeprecationWarning.
+        value = item.get(key) if key in item else None
         if value:
             return datetime(*value[:6], tzinfo=UTC)
     return None
