@@ -337,3 +337,20 @@ def test_markdown_shows_error():
     markdown = to_markdown(briefing, papers)
     assert "Written offline by the extractive writer (offline-5), without a language model." in markdown
     assert "Reason: the language model call failed (LLM call failed: HTTP 500 The server is overloaded.)." in markdown
+
+
+def test_relative_day_word_warned(caplog):
+    with caplog.at_level("WARNING", logger="hub_pipeline.lib.briefing.llm"):
+        briefing, _ = run([completion(good_reply())])
+    assert briefing.generator == "llm"
+    assert briefing.headline.startswith("今日九篇论文")  # kept as written
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [f"LLM briefing for radar {briefing.radar_id} on {DAY} says '今日' although the prompt asks for the date; the text is kept as written"]
+
+
+def test_dated_reply_not_warned(caplog):
+    reply = good_reply()
+    reply["headline"] = "2025-03-20 共九篇论文：五篇扩散模型，四篇大语言模型。"
+    with caplog.at_level("WARNING", logger="hub_pipeline.lib.briefing.llm"):
+        run([completion(reply)])
+    assert [record for record in caplog.records if record.levelname == "WARNING"] == []

@@ -36,6 +36,10 @@ from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Rada
 
 logger = logging.getLogger(__name__)
 
+# Words for a day relative to now, which the prompt forbids, because a briefing is often read or
+# rebuilt by a backfill, long after its day.
+_RELATIVE_DAY = re.compile(r"\b(?:today|yesterday|tonight)\b|今天|今日|昨天|昨日", re.IGNORECASE)
+
 GENERATOR = "llm"
 ERROR_CHARS = 300
 MAX_RETRY_AFTER_S = 60.0
@@ -224,6 +228,12 @@ class LLMWriter:
         is_update = {paper.paper_id: paper.is_update for paper in papers}
         updates = [item for item in cleaned["updates"] if is_update.get(item["paper_id"])]
 
+        relative = sorted({word.lower() for word in _RELATIVE_DAY.findall(_reply_text(reply))})
+        if relative:
+            logger.warning(
+                "LLM briefing for radar %s on %s says %s although the prompt asks for the date; the text is kept as written",
+                radar.radar_id, day, ", ".join(repr(word) for word in relative),
+            )
         logger.info(
             "LLM briefing for radar %s on %s: %d papers, %d cited, %d citations removed, %d requests, tokens %d in / %d out",
             radar.radar_id, day, len(papers), len(cited_ids), len(removed_ids), usage.requests, usage.tokens_in, usage.tokens_out,
