@@ -36,7 +36,7 @@ from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Rada
 
 logger = logging.getLogger(__name__)
 
-# Words for a day relative to now, which the prompt forbids, because a briefing is often read or
+# Words for a day relative to now. The prompt forbids them, because a briefing is often read or
 # rebuilt by a backfill, long after its day.
 _RELATIVE_DAY = re.compile(r"\b(?:today|yesterday|tonight)\b|今天|今日|昨天|昨日", re.IGNORECASE)
 
