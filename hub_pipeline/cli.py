@@ -207,6 +207,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     from dagster import DagsterInstance
 
     from hub_pipeline.definitions import defs
+    from hub_pipeline.defs.recovery import cli_run_tags, recover_orphaned_runs
     from hub_pipeline.lib import backfill as backfill_lib
     from hub_pipeline.lib.progress import StageBars
 
@@ -221,9 +222,16 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     )
     backfill_lib.set_progress(bars.update)
     job = defs.resolve_job_def("backfill_job")
-    tags = {"dagster/asset_partition_range_start": first.isoformat(), "dagster/asset_partition_range_end": last.isoformat()}
+    tags = {
+        "dagster/asset_partition_range_start": first.isoformat(),
+        "dagster/asset_partition_range_end": last.isoformat(),
+        **cli_run_tags(os.getpid()),
+    }
     try:
         with DagsterInstance.get() as instance:
+            # A killed earlier command would otherwise keep the writer pool's slot, and this run
+            # would wait for it forever.
+            recover_orphaned_runs(instance)
             # Dagster's console logger prints a debug line per partition and asset, thousands for
             # a year. The console shows the bars and INFO lines, and the event log keeps the rest.
             result = job.execute_in_process(instance=instance, tags=tags, raise_on_error=False, run_config=QUIET_CONSOLE)
@@ -232,7 +240,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
             if not result.success:
                 print(f"error: the backfill of {first}..{last} failed (run id {result.run_id}); run the same command again to resume from the days not done", file=sys.stderr)
                 return 1
-            _print_day_counts(first, last)
+            failed_days = _print_day_counts(first, last)
             if with_briefings:
                 daily = defs.resolve_job_def("daily_job")
                 downstream = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() in DOWNSTREAM]
@@ -257,13 +265,28 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
         bars.close()
         backfill_lib.set_progress(None)
     _print_outputs(data_dir, with_briefings)
+    if failed_days:
+        print(
+            f"error: {len(failed_days)} of {day_count} days have a source whose fetch or parse failed "
+            f"(first {failed_days[0]}; reasons in the warehouse table fetch_log). Fix the cause, then run "
+            "the same command again: it retries only the days not done.",
+            file=sys.stderr,
+        )
+        return 3
     return 0
 
 
 def _run_day(job, instance, day: date, selection: list):
     """Run ``selection`` of ``job`` for one day's partition, with the console at INFO."""
+    from hub_pipeline.defs.recovery import cli_run_tags
+
     return job.execute_in_process(
-        instance=instance, partition_key=day.isoformat(), asset_selection=selection, raise_on_error=False, run_config=QUIET_CONSOLE
+        instance=instance,
+        partition_key=day.isoformat(),
+        asset_selection=selection,
+        raise_on_error=False,
+        run_config=QUIET_CONSOLE,
+        tags=cli_run_tags(os.getpid()),
     )
 
 
@@ -274,8 +297,11 @@ BACKFILL_DUCKDB_THREADS = "1"
 PLANNED_EVENTS_SETTING = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
-def _print_day_counts(first: date, last: date) -> None:
-    """Print entries per day and source outcome, from fetch_log, as stored in the warehouse now."""
+def _print_day_counts(first: date, last: date) -> list[date]:
+    """Print entries per day and source outcome, from fetch_log, as stored in the warehouse now.
+
+    Return the days with a source-day that failed (fetch or parse errors).
+    """
     import duckdb
 
     with duckdb.connect(str(warehouse_path(default_data_dir())), read_only=True) as conn:
@@ -283,7 +309,8 @@ def _print_day_counts(first: date, last: date) -> None:
             """
             SELECT day, sum(items) AS items, count(*) FILTER (WHERE outcome = 'loaded') AS loaded,
                    count(*) FILTER (WHERE outcome NOT IN ('loaded', 'no_announcement', 'skipped')) AS problems,
-                   count(*) FILTER (WHERE outcome = 'skipped') AS skipped
+                   count(*) FILTER (WHERE outcome = 'skipped') AS skipped,
+                   count(*) FILTER (WHERE outcome IN ('source_error', 'parse_error')) AS failed
             FROM main.fetch_log WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day
             """,
             [first, last],
@@ -303,6 +330,7 @@ def _print_day_counts(first: date, last: date) -> None:
     if skipped:
         # A skipped source-day is not done, so saying why keeps a user from taking it as empty.
         print(f"Skipped source-days, for example {skipped[0]}: {skipped[1]}")
+    return [row[0] for row in rows if row[5]]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,9 @@
 ingest and SQL assets over stored pages (re-runs, resuming, identity with the daily feed)."""
 
 import hashlib
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import date
@@ -373,3 +376,42 @@ def test_days_outside_a_stored_harvest_are_skipped(tmp_path, monkeypatch, capsys
     printed = capsys.readouterr().out
     assert "2008-02-04        0 entries  0 sources loaded, 1 skipped" in printed
     assert "Skipped source-days, for example oai-small: the harvest's records fall on 2008-01-08..2008-01-10" in printed
+
+
+def _cli_backfill(tmp_path: Path, sources: Path, first: str, last: str, **env: str) -> subprocess.Popen:
+    environment = {**os.environ, "HUB_DATA_DIR": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "dagster"), "PYTHONWARNINGS": "ignore", **env}
+    command = [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", first, "--to", last, "--sources", str(sources)]
+    return subprocess.Popen(command, env=environment, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_cli_backfill_frees_the_writer_slot(tmp_path, oai_sources):
+    marker = tmp_path / "paused"
+    killed = _cli_backfill(tmp_path, oai_sources, "2007-04-02", "2007-04-06", HUB_TEST_PAUSE_AT="sql:main.papers", HUB_TEST_PAUSE_MARKER=str(marker))
+    deadline = time.monotonic() + 120
+    while not marker.exists() and killed.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    killed.kill()
+    killed.communicate(timeout=30)
+    assert marker.exists(), "the backfill never reached its pause point"
+
+    # The killed run held the writer pool's one slot. The next command frees it instead of
+    # waiting for it forever, and finishes the days.
+    again = _cli_backfill(tmp_path, oai_sources, "2007-04-02", "2007-04-06")
+    try:
+        stdout, stderr = again.communicate(timeout=180)
+    except subprocess.TimeoutExpired:
+        again.kill()
+        raise AssertionError("the second backfill waited for the dead run's pool slot") from None
+    assert again.returncode == 0, stderr[-2000:]
+    assert "ended without finishing, probably killed; marked failed and its duckdb_writer slot freed" in stdout
+    assert "2007-04-02        3 entries  1 sources loaded" in stdout
+
+
+def test_cli_backfill_with_failing_source_exits_nonzero(tmp_path):
+    missing = tmp_path / "no-such-folder"
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "oai-missing", "kind": "arxiv_oai", "url": missing.as_uri()}])
+    completed = _cli_backfill(tmp_path, sources, "2009-01-05", "2009-01-06")
+    stdout, stderr = completed.communicate(timeout=180)
+    assert completed.returncode == 3, stderr[-2000:]
+    assert "2009-01-05        0 entries  0 sources loaded, 1 with problems" in stdout
+    assert "error: 2 of 2 days have a source whose fetch or parse failed (first 2009-01-05;" in stderr
