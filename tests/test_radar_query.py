@@ -75,6 +75,10 @@ def test_query_matches_real_titles(query, superpc, command_r):
         ('"point cloud', 0, "unclosed quote"),
         ("OR diffusion", 0, "expected a term"),
         ("xx:diffusion", 0, "unknown field"),
+        ("NOT diffusion", 0, "through NOT alone"),
+        ("protein OR NOT diffusion", 0, "through NOT alone"),
+        ("*", 0, "needs a word before '*'"),
+        ("diffusion OR ti:*", 13, "needs a word before '*'"),
     ],
 )
 def test_invalid_query_names_position(query, position, reason):
@@ -82,6 +86,12 @@ def test_invalid_query_names_position(query, position, reason):
         parse_query(query)
     assert raised.value.position == position
     assert reason in raised.value.reason
+
+
+def test_negation_beside_term_accepted():
+    tree = parse_query("(NOT audio) AND diffusion")
+    assert evaluate(tree, {"title": "diffusion for images", "abstract": ""})[0]
+    assert not evaluate(tree, {"title": "diffusion for audio", "abstract": ""})[0]
 
 
 def test_chinese_term_matches_substring():

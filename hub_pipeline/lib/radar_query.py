@@ -113,6 +113,11 @@ class _Parser:
             assert token is not None
             reason = "unmatched ')'" if token.kind == ")" else f"unexpected {token.text!r}"
             raise self.fail(reason)
+        if not _needs_hit(node):
+            # Such a query matches papers without naming what in them matched.
+            raise QuerySyntaxError(
+                self.query, 0, "the query can match a paper through NOT alone; add a term to match, as in 'diffusion NOT audio'"
+            )
         return node
 
     def parse_or(self) -> Node:
@@ -169,7 +174,20 @@ def _term_node(query: str, token: Token) -> Node:
     words_text = text.strip('"').strip()
     if not words_text:
         raise QuerySyntaxError(query, token.position, "empty term")
+    if not words_text.strip("*"):
+        raise QuerySyntaxError(query, token.position, "a wildcard needs a word before '*', as in 'diffus*'")
     return Node("term", term=words_text, fields=fields, pattern=_compile_term(words_text, phrase))
+
+
+def _needs_hit(node: Node) -> bool:
+    """Return whether every paper the node matches has a hit on some term."""
+    if node.kind == "term":
+        return True
+    if node.kind == "not":
+        return False
+    if node.kind == "and":
+        return any(_needs_hit(child) for child in node.children)
+    return all(_needs_hit(child) for child in node.children)
 
 
 def _compile_term(text: str, phrase: bool) -> re.Pattern[str]:
