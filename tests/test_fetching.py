@@ -225,8 +225,8 @@ def test_retry_logged_with_url_and_wait(settings, caplog):
 
 
 def test_secret_query_value_not_logged(settings, caplog):
-    # Root level INFO also captures the request line that httpx itself logs.
-    with caplog.at_level(logging.INFO):
+    # Root level DEBUG also captures the request line that httpx logs and the failure's reason.
+    with caplog.at_level(logging.DEBUG):
         with serve({"/feed": Reply(503)}) as server:
             result = fetch(server.url("/feed?api_key=S3CRET&q=cs.CL"), settings)
 

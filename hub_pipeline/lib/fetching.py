@@ -26,6 +26,8 @@ from tenacity.wait import wait_exponential_jitter
 
 from hub_pipeline.lib.xml_safety import xml_hazard
 
+# Retries are logged as warnings here. A fetch's outcome goes to DEBUG, because the caller
+# logs a failure's reason with its source and day.
 logger = logging.getLogger(__name__)
 
 # Statuses that usually clear up on their own: rate limits, overloaded or restarting servers.
@@ -142,7 +144,7 @@ def fetch(
             f"Unsupported source URL {_redact(url)!r}. Set the source's url in the sources config "
             "to an http(s):// URL, a file:// URL or an absolute path"
         )
-        logger.warning("%s", reason)
+        logger.debug("%s", reason)
         return _result(url, outcome="source_error", reason=reason, attempts=0, started=started)
 
     # Installed on first use rather than at import, so importing this module changes no logging.
@@ -337,8 +339,7 @@ def _http_result(
             shown_url, attempt.status_text, len(result.body or b""), result.elapsed_s, attempts, moved,
         )
     else:
-        log = logger.info if result.outcome == "not_modified" else logger.warning
-        log("%s", result.reason)
+        logger.debug("%s", result.reason)
     return result
 
 
@@ -351,7 +352,7 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
                 f"Cannot read {url!r}: file URLs on another host ({parts.netloc}) are not supported. "
                 "Check the source's url in the sources config"
             )
-            logger.warning("%s", reason)
+            logger.debug("%s", reason)
             return _result(url, outcome="source_error", reason=reason, attempts=1, started=started)
         path = Path(url2pathname(unquote(parts.path)))
     else:
@@ -364,7 +365,7 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
                 f"File {path} is {size} bytes, larger than FetchSettings.max_bytes ({settings.max_bytes}). "
                 "Raise the limit if the source is really that large"
             )
-            logger.warning("%s", reason)
+            logger.debug("%s", reason)
             return _result(url, outcome="source_error", reason=reason, attempts=1, started=started)
         body = path.read_bytes()
     except FileNotFoundError:
@@ -379,10 +380,10 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
             logger.debug("Read %s: %d bytes", path, len(body))
             return _result(url, body=body, outcome="fetched", attempts=1, started=started)
         reason = f"Read {path}, but {not_a_feed}"
-        logger.warning("%s", reason)
+        logger.debug("%s", reason)
         return _result(url, body=body, outcome="source_error", reason=reason, attempts=1, started=started)
 
-    logger.warning("%s", reason)
+    logger.debug("%s", reason)
     return _result(url, outcome="source_error", reason=reason, attempts=1, started=started)
 
 
