@@ -28,8 +28,8 @@ concurrency:
     default_limit: 1
 telemetry:
   enabled: false
-# Log lines of the pipeline's own modules at INFO and above (a retried request, a dropped
-# feed item, an LLM reply taken from the cache) go to the run's event log and the UI.
+# Log lines of the pipeline's own modules at INFO and above (a retried request, an LLM reply
+# taken from the cache or one that says "today") go to the run's event log and the UI.
 python_logs:
   managed_python_loggers:
     - hub_pipeline
