@@ -80,6 +80,21 @@ def _use_config_files(sources: Path | None, radars: Path | None) -> tuple[Path, 
     return sources_path, radars_path
 
 
+def check(sources: Path | None, radars: Path | None) -> int:
+    """Load both configuration files as a run would, and report what they contain or what is wrong."""
+    sources_path, radars_path = _use_config_files(sources, radars)
+    try:
+        source_config = load_sources(sources_path)
+        radar_config = load_radars(radars_path)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    enabled = sum(1 for source in source_config.sources if source.enabled)
+    print(f"{sources_path}: {len(source_config.sources)} sources ({enabled} enabled)")
+    print(f"{radars_path}: {len(radar_config.radars)} radars")
+    return 0
+
+
 def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     sources_path, radars_path = _use_config_files(sources, radars)
     try:
@@ -346,7 +361,12 @@ def main(argv: list[str] | None = None) -> int:
     backfill_parser.add_argument("--sources", type=Path, help="sources file (default: config/sources.yaml)")
     backfill_parser.add_argument("--radars", type=Path, help="radars file (default: config/radars.yaml)")
     backfill_parser.add_argument("--with-briefings", action="store_true", help="also match radars, write briefings and pages for every day")
+    check_parser = commands.add_parser("check", help="validate the sources and radars files without running anything")
+    check_parser.add_argument("--sources", type=Path, help="sources file (default: config/sources.yaml)")
+    check_parser.add_argument("--radars", type=Path, help="radars file (default: config/radars.yaml)")
     args = parser.parse_args(argv)
+    if args.command == "check":
+        return check(args.sources, args.radars)
     if args.command == "run":
         return run(args.date, args.sources, args.radars)
     if args.command == "backfill":

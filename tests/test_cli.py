@@ -172,3 +172,27 @@ def test_module_warning_reaches_event_log(tmp_path, fixtures):
         messages = [entry.user_message for entry in instance.all_logs(run_id) if entry.dagster_event is None]
     retries = [message for message in messages if message.startswith(f"GET {server.url('/feed')}: attempt 1 of 2 failed")]
     assert len(retries) == 1
+
+
+def _check(tmp_path, *arguments):
+    env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(REPO))
+    return subprocess.run(
+        [sys.executable, "-m", "hub_pipeline.cli", "check", *arguments], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+def test_check_reports_shipped_config(tmp_path):
+    completed = _check(tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "config/sources.yaml: " in completed.stdout
+    assert "config/radars.yaml: 6 radars" in completed.stdout
+    assert not (tmp_path / "data").exists()  # nothing is written
+
+
+def test_check_rejects_bad_query(tmp_path):
+    radars = tmp_path / "radars.yaml"
+    radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'diffusion AND'}\n", encoding="utf-8")
+    completed = _check(tmp_path, "--radars", str(radars))
+    assert completed.returncode == 2
+    assert "radars.0.query" in completed.stderr
+    assert "invalid query at position 13" in completed.stderr
