@@ -229,11 +229,9 @@ def test_daily_run_uses_seeds_and_cache(fixtures, tmp_path, monkeypatch):
             assert any("similarity" in reason for reason in reasons), paper_id
 
 
-def test_failed_endpoint_falls_back_to_lexical(tmp_path):
-    from hub_pipeline.lib.config import RadarConfig
-    from hub_pipeline.lib.radar_day import rank_day
-
-    candidates = pl.DataFrame(
+def _one_diffusion_paper() -> pl.DataFrame:
+    """One candidate row, shaped as daily_papers.candidates_for_day returns it."""
+    return pl.DataFrame(
         {
             "paper_id": ["arxiv:2503.00001"],
             "title": ["Diffusion models"],
@@ -244,6 +242,13 @@ def test_failed_endpoint_falls_back_to_lexical(tmp_path):
             "version": [1],
         }
     )
+
+
+def test_failed_endpoint_falls_back_to_lexical(tmp_path):
+    from hub_pipeline.lib.config import RadarConfig
+    from hub_pipeline.lib.radar_day import rank_day
+
+    candidates = _one_diffusion_paper()
     config = RadarConfig(id="r", name="R", language="en", query="diffusion", description="Diffusion models")
     responses = [ScriptedResponse(status=400, body=error_body("unknown model", "invalid_request_error"))]
     with serve_openai_stub(responses) as stub, duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
@@ -258,17 +263,7 @@ def test_query_only_radars_use_no_embeddings(tmp_path):
     from hub_pipeline.lib.config import RadarConfig
     from hub_pipeline.lib.radar_day import rank_day
 
-    candidates = pl.DataFrame(
-        {
-            "paper_id": ["arxiv:2503.00001"],
-            "title": ["Diffusion models"],
-            "abstract": ["A diffusion paper."],
-            "authors": [["A. Author"]],
-            "categories": [["cs.CV"]],
-            "source_ids": [["arxiv-cs-cv"]],
-            "version": [1],
-        }
-    )
+    candidates = _one_diffusion_paper()
     config = RadarConfig(id="r", name="R", language="en", query="diffusion")
     # No request reaches the stub: a radar without seeds or a description needs no embedding.
     with serve_openai_stub([]) as stub, duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
