@@ -29,7 +29,7 @@ concurrency:
 telemetry:
   enabled: false
 # Log lines of the pipeline's own modules at INFO and above (a retried request, an LLM reply
-# taken from the cache or one that says "today") go to the run's event log and the UI.
+# taken from the cache or one that contains "today") go to the run's event log and the UI.
 python_logs:
   managed_python_loggers:
     - hub_pipeline

@@ -384,7 +384,7 @@ def _cli_backfill(tmp_path: Path, sources: Path, first: str, last: str, **env: s
     return subprocess.Popen(command, env=environment, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_killed_cli_backfill_frees_the_writer_slot(tmp_path, oai_sources):
+def test_killed_backfill_frees_writer_slot(tmp_path, oai_sources):
     marker = tmp_path / "paused"
     killed = _cli_backfill(tmp_path, oai_sources, "2007-04-02", "2007-04-06", HUB_TEST_PAUSE_AT="sql:main.papers", HUB_TEST_PAUSE_MARKER=str(marker))
     deadline = time.monotonic() + 120
@@ -407,7 +407,7 @@ def test_killed_cli_backfill_frees_the_writer_slot(tmp_path, oai_sources):
     assert "2007-04-02        3 entries  1 sources loaded" in stdout
 
 
-def test_cli_backfill_with_failing_source_exits_nonzero(tmp_path):
+def test_failing_source_backfill_exits_3(tmp_path):
     missing = tmp_path / "no-such-folder"
     sources = write_sources(tmp_path / "sources.yaml", [{"id": "oai-missing", "kind": "arxiv_oai", "url": missing.as_uri()}])
     completed = _cli_backfill(tmp_path, sources, "2009-01-05", "2009-01-06")
