@@ -61,3 +61,21 @@ def test_live_cli_run_left_alone(tmp_path):
         live_process.wait(timeout=30)
     assert recovered == []
     assert status == DagsterRunStatus.STARTED
+
+
+def test_dead_backfill_named_by_its_days(tmp_path):
+    with DagsterInstance.local_temp(str(tmp_path)) as instance:
+        run = DagsterRun(
+            job_name="backfill_job",
+            run_id=str(uuid.uuid4()),
+            status=DagsterRunStatus.STARTED,
+            tags={
+                **cli_run_tags(_free_pid()),
+                "dagster/asset_partition_range_start": "2008-02-01",
+                "dagster/asset_partition_range_end": "2008-03-31",
+            },
+        )
+        instance.add_run(run)
+        notes: list[str] = []
+        recover_orphaned_runs(instance, say=notes.append)
+    assert f"run {run.run_id} for 2008-02-01..2008-03-31 (process" in notes[0]

@@ -30,6 +30,14 @@ def _cli_process_alive(pid: int) -> bool:
     return b"hub_pipeline" in command and status[0] != "Z"  # a zombie has ended
 
 
+def _days_label(tags: dict[str, str]) -> str:
+    """Name a run's day, or the first and last day of a ranged backfill run."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    first, last = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    return f"{first}..{last}" if first and last else "an unknown day"
+
+
 def recover_orphaned_runs(instance: DagsterInstance, say: Callable[[str], None] = print) -> list[str]:
     """Mark unfinished CLI runs whose process is gone as failed, free their slots, return their ids."""
     recovered = []
@@ -38,7 +46,7 @@ def recover_orphaned_runs(instance: DagsterInstance, say: Callable[[str], None] 
         pid_text = run.tags.get(PID_TAG, "")
         if pid_text.isdigit() and _cli_process_alive(int(pid_text)):
             continue
-        day = run.tags.get("dagster/partition", "?")
+        day = _days_label(run.tags)
         message = (
             f"run {run.run_id} for {day} (process {pid_text or 'unknown'}) ended without finishing, "
             "probably killed; marked failed and its duckdb_writer slot freed. Its committed work is kept"
