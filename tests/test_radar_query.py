@@ -76,7 +76,7 @@ def test_query_matches_real_titles(query, superpc, command_r):
         ("OR diffusion", 0, "expected a term"),
         ("xx:diffusion", 0, "unknown field"),
         ("NOT diffusion", 0, "through NOT alone"),
-        ("protein OR NOT diffusion", 0, "through NOT alone"),
+        ("protein OR NOT diffusion", 11, "through NOT alone"),
         ("*", 0, "needs a word before '*'"),
         ("diffusion OR ti:*", 13, "needs a word before '*'"),
     ],
@@ -228,3 +228,10 @@ def test_shipped_radars_load_without_warning(caplog):
     with caplog.at_level(logging.WARNING, logger="hub_pipeline.lib.config"):
         load_radars(REPO / "config" / "radars.yaml")
     assert caplog.records == []
+
+
+def test_folded_query_caret_under_query():
+    # A YAML folded string (query: >) keeps its final newline.
+    with pytest.raises(QuerySyntaxError) as raised:
+        parse_query("diffusion AND\n")
+    assert str(raised.value).splitlines()[1:] == ["  diffusion AND", "  " + " " * 13 + "^"]

@@ -32,7 +32,8 @@ class QuerySyntaxError(ValueError):
         self.position = position
         self.reason = reason
         pointer = " " * position + "^"
-        super().__init__(f"invalid query at position {position}: {reason}\n  {query}\n  {pointer}")
+        # A folded YAML string ends in a newline, which would put the caret a line too low.
+        super().__init__(f"invalid query at position {position}: {reason}\n  {query.rstrip()}\n  {pointer}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +102,7 @@ class _Parser:
 
     def fail(self, reason: str) -> QuerySyntaxError:
         token = self.peek()
-        position = token.position if token else len(self.query)
+        position = token.position if token else len(self.query.rstrip())
         return QuerySyntaxError(self.query, position, reason)
 
     def parse(self) -> Node:
@@ -115,8 +116,9 @@ class _Parser:
             raise self.fail(reason)
         if not _needs_hit(node):
             # Such a query matches papers without naming what in them matched.
+            first_not = next(token.position for token in self.tokens if token.kind == "NOT")
             raise QuerySyntaxError(
-                self.query, 0, "the query can match a paper through NOT alone; add a term to match, as in 'diffusion NOT audio'"
+                self.query, first_not, "the query can match a paper through NOT alone; add a term to match, as in 'diffusion NOT audio'"
             )
         return node
 
