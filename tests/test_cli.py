@@ -31,7 +31,7 @@ def test_invalid_config_exits_before_running(tmp_path):
     radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'a AND'}\n", encoding="utf-8")
     completed = run_cli(tmp_path, "--date", "2025-03-20", "--radars", str(radars))
     assert completed.returncode == 2
-    assert "radars.0.query" in completed.stderr
+    assert "radars.0 (id 'r').query" in completed.stderr
     assert not (tmp_path / "data" / "warehouse.duckdb").exists()
 
 
@@ -194,5 +194,5 @@ def test_check_rejects_bad_query(tmp_path):
     radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'diffusion AND'}\n", encoding="utf-8")
     completed = _check(tmp_path, "--radars", str(radars))
     assert completed.returncode == 2
-    assert "radars.0.query" in completed.stderr
+    assert "radars.0 (id 'r').query" in completed.stderr
     assert "invalid query at position 13" in completed.stderr

@@ -32,9 +32,9 @@ def test_offline_example_resolves_to_fixtures(fixtures):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: atom, url: 'https://e.org'}\n", "sources.0.kind"),
+        ("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: atom, url: 'https://e.org'}\n", "sources.0 (id 'x').kind"),
         ("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: rss, url: 'ftp://e.org'}\n", "http://"),
-        ("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: rss}\n", "sources.0.url"),
+        ("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: rss}\n", "sources.0 (id 'x').url"),
         ("sources: []\n", "fetch: Field required (add a fetch: section with contact_email"),
         ("fetch: {timeout_s: 10}\nsources: []\n", "fetch.contact_email: Field required (your e-mail address"),
         ("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: rss, url: 'https://a'}\n  - {id: x, kind: rss, url: 'https://b'}\n", "duplicate source id"),
@@ -53,3 +53,20 @@ def test_invalid_sources_named(tmp_path, text, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_sources(tmp_path / "absent.yaml")
+
+
+@pytest.mark.parametrize(("text", "shown"), [("", "the file is empty"), ("- a\n- b\n", "the file is a list, not a mapping")])
+def test_sources_file_not_a_mapping(tmp_path, text, shown):
+    path = tmp_path / "sources.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_sources(path)
+    assert f"{path}: invalid configuration: {shown}" in str(raised.value)
+
+
+def test_duplicate_id_without_value_error_prefix(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: rss, url: 'https://a'}\n  - {id: x, kind: rss, url: 'https://b'}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        load_sources(path)
+    assert str(raised.value) == f"{path}: invalid configuration: duplicate source id 'x'"

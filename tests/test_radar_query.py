@@ -141,7 +141,7 @@ def test_invalid_radar_query_rejected_at_load(tmp_path):
     path.write_text("radars:\n  - {id: bad, name: Bad, language: en, query: '(diffusion OR'}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_radars(path)
-    assert "radars.0.query" in str(raised.value)
+    assert "radars.0 (id 'bad').query" in str(raised.value)
     assert "position 13" in str(raised.value)
 
 

@@ -241,15 +241,33 @@ _MISSING_HINTS = {
 
 def _validate(model: type[BaseModel], path: Path) -> BaseModel:
     data = _load_yaml(path)
+    if not isinstance(data, dict):
+        shown = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(f"{path}: invalid configuration: the file is {shown}; see the README for its sections")
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(_describe_problem(item) for item in error.errors())
+        problems = "; ".join(_describe_problem(item, data) for item in error.errors())
         raise ConfigError(f"{path}: invalid configuration: {problems}") from error
 
 
-def _describe_problem(item: ErrorDetails) -> str:
-    description = f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+def _describe_problem(item: ErrorDetails, data: dict) -> str:
+    """Word one validation error: where it is (with the item's id in a list), and what is wrong."""
+    location = []
+    node: object = data
+    for part in item["loc"]:
+        location.append(str(part))
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+        # A list item is easier to find by its id than by its index.
+        if isinstance(part, int) and isinstance(node, dict) and isinstance(node.get("id"), str):
+            location[-1] += f" (id {node['id']!r})"
+    message = item["msg"].removeprefix("Value error, ")
+    description = f"{'.'.join(location)}: {message}" if location else message
     hint = _MISSING_HINTS.get(tuple(item["loc"])) if item["type"] == "missing" else None
     return f"{description} ({hint})" if hint else description
 
