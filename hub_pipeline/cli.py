@@ -15,6 +15,8 @@ import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
 
 from hub_pipeline.lib.calendar import latest_announcement_day
 from hub_pipeline.lib.config import ConfigError, load_radars, load_sources
@@ -92,6 +94,17 @@ def check(sources: Path | None, radars: Path | None) -> int:
     enabled = sum(1 for source in source_config.sources if source.enabled)
     print(f"{sources_path}: {len(source_config.sources)} sources ({enabled} enabled)")
     print(f"{radars_path}: {len(radar_config.radars)} radars")
+    # Valid on their own, but a run would find nothing there: a warning each, not an error.
+    for source in source_config.sources:
+        parts = urlsplit(source.url)
+        if parts.scheme == "file" and not Path(url2pathname(unquote(parts.path))).exists():
+            print(f"warning: source {source.id!r}: {source.url} does not exist yet", file=sys.stderr)
+    known = {source.id for source in source_config.sources}
+    for radar in radar_config.radars:
+        unknown = [source_id for source_id in radar.sources if source_id not in known]
+        if unknown:
+            names = ", ".join(repr(source_id) for source_id in unknown)
+            print(f"warning: radar {radar.id!r} keeps papers of sources that {sources_path} does not define: {names}", file=sys.stderr)
     return 0
 
 

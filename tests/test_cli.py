@@ -196,3 +196,14 @@ def test_check_rejects_bad_query(tmp_path):
     assert completed.returncode == 2
     assert "radars.0 (id 'r').query" in completed.stderr
     assert "invalid query at position 13" in completed.stderr
+
+
+def test_check_warns_about_unknown_names(tmp_path):
+    missing = tmp_path / "no-such-feed.xml"
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "feed", "kind": "rss", "url": missing.as_uri()}])
+    radars = tmp_path / "radars.yaml"
+    radars.write_text("radars:\n  - {id: r, name: R, language: en, query: diffusion, sources: [other-feed]}\n", encoding="utf-8")
+    completed = _check(tmp_path, "--sources", str(sources), "--radars", str(radars))
+    assert completed.returncode == 0, completed.stderr
+    assert f"warning: source 'feed': {missing.as_uri()} does not exist yet" in completed.stderr
+    assert f"warning: radar 'r' keeps papers of sources that {sources} does not define: 'other-feed'" in completed.stderr
