@@ -112,7 +112,8 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     sources_path, radars_path = _use_config_files(sources, radars)
     try:
         source_count = len(load_sources(sources_path).sources)
-        radar_count = len(load_radars(radars_path).radars)
+        # The run loads the file again and logs its query warnings, so the event log has them.
+        radar_count = len(load_radars(radars_path, warn=False).radars)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

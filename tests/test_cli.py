@@ -4,6 +4,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from dagster import DagsterInstance
@@ -103,6 +104,15 @@ def test_lowercase_operator_warned_once_per_run(offline_run):
     assert offline_run.returncode == 0, offline_run.stderr[-2000:]
     output = offline_run.stdout + offline_run.stderr
     assert output.count("radar 'robots': query 'robot or grasp' has a lower-case 'or' at position 6 (counting from 0)") == 1
+
+
+def test_lowercase_operator_warning_in_event_log(offline_run):
+    assert offline_run.returncode == 0, offline_run.stderr[-2000:]
+    home = Path(offline_run.args[offline_run.args.index("--sources") + 1]).parent / "data" / "dagster"
+    with DagsterInstance.from_config(str(home)) as instance:
+        run_id = instance.get_runs(limit=1)[0].run_id
+        messages = [entry.user_message for entry in instance.all_logs(run_id) if entry.dagster_event is None]
+    assert sum("has a lower-case 'or' at position 6" in message for message in messages) == 1
 
 
 def test_run_output_without_debug_lines(offline_run):

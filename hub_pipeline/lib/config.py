@@ -286,16 +286,17 @@ def load_sources(path: Path) -> SourcesFile:
 _warned_operators: set[tuple[str, str, str, int]] = set()
 
 
-def load_radars(path: Path) -> RadarsFile:
+def load_radars(path: Path, *, warn: bool = True) -> RadarsFile:
     """Load and validate a radars file; every query is parsed here.
 
     A lower-case "or", "and" or "not" between terms is accepted as a search word, with a
     warning per occurrence, since it was most likely meant as an operator. Each occurrence
-    is warned about once per process, however often the file is loaded.
+    is warned about once per process, however often the file is loaded. ``warn=False``
+    leaves the warnings to a later load, such as the one inside a run, whose log the UI shows.
     """
     radars = _validate(RadarsFile, path)
     assert isinstance(radars, RadarsFile)
-    for radar in radars.radars:
+    for radar in radars.radars if warn else []:
         for token in lowercase_operators(radar.query):
             key = (str(path.resolve()), radar.id, radar.query, token.position)
             if key in _warned_operators:
