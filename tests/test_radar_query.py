@@ -235,3 +235,18 @@ def test_folded_query_caret_under_query():
     with pytest.raises(QuerySyntaxError) as raised:
         parse_query("diffusion AND\n")
     assert str(raised.value).splitlines()[1:] == ["  diffusion AND", "  " + " " * 13 + "^"]
+
+
+def test_caret_counts_wide_characters_twice():
+    with pytest.raises(QuerySyntaxError) as raised:
+        parse_query("高斯泼溅 AND )")
+    assert raised.value.position == 9
+    # Four wide characters take eight columns, then " AND " five more.
+    assert str(raised.value).splitlines()[1:] == ["  高斯泼溅 AND )", "  " + " " * 13 + "^"]
+
+
+def test_literal_block_query_shown_on_one_line():
+    with pytest.raises(QuerySyntaxError) as raised:
+        parse_query("diffusion AND\n(flow OR or")
+    assert raised.value.position == 14
+    assert str(raised.value).splitlines()[1:] == ["  diffusion AND (flow OR or", "  " + " " * 14 + "^"]

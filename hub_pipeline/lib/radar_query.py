@@ -14,6 +14,7 @@ matches as a substring, since Chinese has no spaces between words.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -31,9 +32,11 @@ class QuerySyntaxError(ValueError):
         self.query = query
         self.position = position
         self.reason = reason
-        pointer = " " * position + "^"
-        # A folded YAML string ends in a newline, which would put the caret a line too low.
-        super().__init__(f"invalid query at position {position}: {reason}\n  {query.rstrip()}\n  {pointer}")
+        # The query is shown on one line (a YAML block string may hold line breaks), and the
+        # caret is indented by display columns, two for each wide (CJK) character.
+        shown = query.rstrip().replace("\n", " ").replace("\t", " ")
+        indent = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in shown[:position])
+        super().__init__(f"invalid query at position {position}: {reason}\n  {shown}\n  {' ' * indent}^")
 
 
 @dataclass(frozen=True, slots=True)
