@@ -92,9 +92,11 @@ def check(sources: Path | None, radars: Path | None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     enabled = sum(1 for source in source_config.sources if source.enabled)
-    print(f"{sources_path}: {len(source_config.sources)} sources ({enabled} enabled)")
-    print(f"{radars_path}: {len(radar_config.radars)} radars")
+    print(f"{sources_path}: {_count(len(source_config.sources), 'source')} ({enabled} enabled)")
+    print(f"{radars_path}: {_count(len(radar_config.radars), 'radar')}")
     # Valid on their own, but a run would find nothing there: a warning each, not an error.
+    if not enabled:
+        print(f"warning: {sources_path} has no enabled source, so a run would load nothing", file=sys.stderr)
     for source in source_config.sources:
         parts = urlsplit(source.url)
         if parts.scheme == "file" and not Path(url2pathname(unquote(parts.path))).exists():
@@ -106,6 +108,10 @@ def check(sources: Path | None, radars: Path | None) -> int:
             names = ", ".join(repr(source_id) for source_id in unknown)
             print(f"warning: radar {radar.id!r} keeps papers of sources that {sources_path} does not define: {names}", file=sys.stderr)
     return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def run(day: date | None, sources: Path | None, radars: Path | None) -> int:

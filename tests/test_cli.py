@@ -217,3 +217,11 @@ def test_check_warns_about_unknown_names(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert f"warning: source 'feed': {missing.as_uri()} does not exist yet" in completed.stderr
     assert f"warning: radar 'r' keeps papers of sources that {sources} does not define: 'other-feed'" in completed.stderr
+
+
+def test_check_warns_about_no_sources(tmp_path):
+    sources = write_sources(tmp_path / "sources.yaml", [])
+    completed = _check(tmp_path, "--sources", str(sources))
+    assert completed.returncode == 0, completed.stderr
+    assert f"{sources}: 0 sources (0 enabled)" in completed.stdout
+    assert f"warning: {sources} has no enabled source, so a run would load nothing" in completed.stderr
