@@ -20,6 +20,7 @@ from urllib.request import url2pathname
 
 from hub_pipeline.lib.calendar import latest_announcement_day
 from hub_pipeline.lib.config import ConfigError, load_radars, load_sources
+from hub_pipeline.lib.radar_query import lowercase_operators
 from hub_pipeline.lib.warehouse import default_data_dir, warehouse_path
 
 INSTANCE_YAML = """\
@@ -87,7 +88,7 @@ def check(sources: Path | None, radars: Path | None) -> int:
     sources_path, radars_path = _use_config_files(sources, radars)
     try:
         source_config = load_sources(sources_path)
-        radar_config = load_radars(radars_path)
+        radar_config = load_radars(radars_path, warn=False)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -101,6 +102,13 @@ def check(sources: Path | None, radars: Path | None) -> int:
         parts = urlsplit(source.url)
         if parts.scheme == "file" and not Path(url2pathname(unquote(parts.path))).exists():
             print(f"warning: source {source.id!r}: {source.url} does not exist yet", file=sys.stderr)
+    for radar in radar_config.radars:
+        for token in lowercase_operators(radar.query):
+            print(
+                f"warning: radar {radar.id!r}: the lower-case {token.text!r} at position {token.position} is searched as a "
+                f"word; write {token.text.upper()} to combine terms, or quote it to search the word",
+                file=sys.stderr,
+            )
     known = {source.id for source in source_config.sources}
     for radar in radar_config.radars:
         unknown = [source_id for source_id in radar.sources if source_id not in known]

@@ -225,3 +225,12 @@ def test_check_warns_about_no_sources(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert f"{sources}: 0 sources (0 enabled)" in completed.stdout
     assert f"warning: {sources} has no enabled source, so a run would load nothing" in completed.stderr
+
+
+def test_check_warns_about_lowercase_operator(tmp_path):
+    radars = tmp_path / "radars.yaml"
+    radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'diffusion or flow'}\n", encoding="utf-8")
+    completed = _check(tmp_path, "--radars", str(radars))
+    assert completed.returncode == 0, completed.stderr
+    expected = "warning: radar 'r': the lower-case 'or' at position 10 is searched as a word; write OR to combine terms, or quote it to search the word"
+    assert completed.stderr.splitlines() == [expected]

@@ -69,4 +69,4 @@ def test_duplicate_id_without_value_error_prefix(tmp_path):
     path.write_text("fetch: {contact_email: a@b.org}\nsources:\n  - {id: x, kind: rss, url: 'https://a'}\n  - {id: x, kind: rss, url: 'https://b'}\n", encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_sources(path)
-    assert str(raised.value) == f"{path}: invalid configuration: duplicate source id 'x'"
+    assert str(raised.value) == f"{path}: invalid configuration: duplicate source id 'x' (entries 0 and 1, counting from 0)"

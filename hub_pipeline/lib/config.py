@@ -216,11 +216,11 @@ def paper_id_for(identifier: str) -> str | None:
 
 
 def _reject_duplicate_ids(ids: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for item_id in ids:
+    seen: dict[str, int] = {}
+    for index, item_id in enumerate(ids):
         if item_id in seen:
-            raise ValueError(f"duplicate {what} id {item_id!r}")
-        seen.add(item_id)
+            raise ValueError(f"duplicate {what} id {item_id!r} (entries {seen[item_id]} and {index}, counting from 0)")
+        seen[item_id] = index
 
 
 def _load_yaml(path: Path) -> object:
