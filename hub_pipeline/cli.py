@@ -15,11 +15,9 @@ import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 from hub_pipeline.lib.calendar import latest_announcement_day
-from hub_pipeline.lib.config import ConfigError, load_radars, load_sources
+from hub_pipeline.lib.config import ConfigError, load_radars, load_sources, lowercase_operator_warning
 from hub_pipeline.lib.radar_query import lowercase_operators
 from hub_pipeline.lib.warehouse import default_data_dir, warehouse_path
 
@@ -84,7 +82,10 @@ def _use_config_files(sources: Path | None, radars: Path | None) -> tuple[Path, 
 
 
 def check(sources: Path | None, radars: Path | None) -> int:
-    """Load both configuration files as a run would, and report what they contain or what is wrong."""
+    """Load both configuration files as a run would, and report what they contain or what is invalid."""
+    # Imported here because the fetching module loads httpx, which the rest of this module defers.
+    from hub_pipeline.lib.fetching import file_url_path
+
     sources_path, radars_path = _use_config_files(sources, radars)
     try:
         source_config = load_sources(sources_path)
@@ -92,29 +93,27 @@ def check(sources: Path | None, radars: Path | None) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
     enabled = sum(1 for source in source_config.sources if source.enabled)
     print(f"{sources_path}: {_count(len(source_config.sources), 'source')} ({enabled} enabled)")
     print(f"{radars_path}: {_count(len(radar_config.radars), 'radar')}")
+
     # Valid on their own, but a run would find nothing there: a warning each, not an error.
+    warnings = []
     if not enabled:
-        print(f"warning: {sources_path} has no enabled source, so a run would load nothing", file=sys.stderr)
+        warnings.append(f"{sources_path} has no enabled source, so a run would load nothing")
     for source in source_config.sources:
-        parts = urlsplit(source.url)
-        if parts.scheme == "file" and not Path(url2pathname(unquote(parts.path))).exists():
-            print(f"warning: source {source.id!r}: {source.url} does not exist yet", file=sys.stderr)
-    for radar in radar_config.radars:
-        for token in lowercase_operators(radar.query):
-            print(
-                f"warning: radar {radar.id!r}: the lower-case {token.text!r} at position {token.position} is searched as a "
-                f"word; write {token.text.upper()} to combine terms, or quote it to search the word",
-                file=sys.stderr,
-            )
+        if source.url.startswith("file:") and not file_url_path(source.url).exists():
+            warnings.append(f"source {source.id!r}: {source.url} does not exist yet")
     known = {source.id for source in source_config.sources}
     for radar in radar_config.radars:
+        warnings += [lowercase_operator_warning(radar, token) for token in lowercase_operators(radar.query)]
         unknown = [source_id for source_id in radar.sources if source_id not in known]
         if unknown:
             names = ", ".join(repr(source_id) for source_id in unknown)
-            print(f"warning: radar {radar.id!r} keeps papers of sources that {sources_path} does not define: {names}", file=sys.stderr)
+            warnings.append(f"radar {radar.id!r} keeps papers of sources that {sources_path} does not define: {names}")
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return 0
 
 

@@ -345,7 +345,7 @@ def test_relative_day_word_warned(caplog):
     assert briefing.generator == "llm"
     assert briefing.headline.startswith("今日九篇论文")  # kept as written
     warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
-    assert warnings == [f"LLM briefing for radar {briefing.radar_id} on {DAY} says '今日' although the prompt asks for the date; the text is kept as written"]
+    assert warnings == [f"LLM briefing for radar {briefing.radar_id} on {DAY} contains '今日' although the prompt requests the date; the text is kept as written"]
 
 
 def test_dated_reply_not_warned(caplog):

@@ -232,5 +232,8 @@ def test_check_warns_about_lowercase_operator(tmp_path):
     radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'diffusion or flow'}\n", encoding="utf-8")
     completed = _check(tmp_path, "--radars", str(radars))
     assert completed.returncode == 0, completed.stderr
-    expected = "warning: radar 'r': the lower-case 'or' at position 10 is searched as a word; write OR to combine terms, or quote it to search the word"
+    expected = (
+        "warning: radar 'r': query 'diffusion or flow' has a lower-case 'or' at position 10 (counting from 0), "
+        'which is searched as a word; did you mean OR? Write OR to combine terms, or quote it ("or") to search the word'
+    )
     assert completed.stderr.splitlines() == [expected]

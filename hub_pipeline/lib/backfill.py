@@ -31,8 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import urlencode
 
 import duckdb
 import httpx
@@ -41,7 +40,7 @@ import pyarrow.parquet as pq
 
 from hub_pipeline.lib.calendar import is_announcement_day, no_announcement_reason
 from hub_pipeline.lib.config import HISTORY_KINDS, SourceConfig
-from hub_pipeline.lib.fetching import FetchSettings, fetch
+from hub_pipeline.lib.fetching import FetchSettings, fetch, file_url_path
 from hub_pipeline.lib.ingest import ATTEMPT_SCHEMA, ENTRY_SCHEMA, FETCH_LOG_SCHEMA, source_label
 from hub_pipeline.lib.rawstore import read_payload, store_payload
 from hub_pipeline.lib.sources.arxiv_api import parse_arxiv_api_page, parse_arxiv_api_pages
@@ -243,7 +242,7 @@ def _page_urls(source: SourceConfig, start: date, end: date, contact_email: str)
     A file:// URL of a folder stands for a stored harvest: its files are the pages, in name order.
     """
     if source.url.startswith("file:"):
-        path = Path(url2pathname(unquote(urlsplit(source.url).path)))
+        path = file_url_path(source.url)
         files = sorted(item for item in path.iterdir() if item.is_file()) if path.is_dir() else [path]
         for item in files:
             yield item.resolve().as_uri()

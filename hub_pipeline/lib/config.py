@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
-from hub_pipeline.lib.radar_query import QuerySyntaxError, lowercase_operators, parse_query
+from hub_pipeline.lib.radar_query import QuerySyntaxError, Token, lowercase_operators, parse_query
 
 SourceKind = Literal["arxiv_rss", "biorxiv_rss", "rss", "arxiv_oai", "arxiv_api", "biorxiv_api", "crossref"]
 
@@ -242,8 +242,8 @@ _MISSING_HINTS = {
 def _validate(model: type[BaseModel], path: Path) -> BaseModel:
     data = _load_yaml(path)
     if not isinstance(data, dict):
-        shown = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
-        raise ConfigError(f"{path}: invalid configuration: the file is {shown}; see the README for its sections")
+        content = "empty" if data is None else f"a {type(data).__name__}, not a mapping"
+        raise ConfigError(f"{path}: invalid configuration: the file is {content}; see the README for its sections")
     try:
         return model.model_validate(data)
     except ValidationError as error:
@@ -302,14 +302,18 @@ def load_radars(path: Path, *, warn: bool = True) -> RadarsFile:
             if key in _warned_operators:
                 continue
             _warned_operators.add(key)
-            logger.warning(
-                "%s: radar %r: query %r has a lower-case %r at position %d (counting from 0), which is "
-                "searched as a word; did you mean %s? Write %s to combine terms, or quote it (\"%s\") "
-                "to search the word",
-                path, radar.id, radar.query, token.text, token.position,
-                token.text.upper(), token.text.upper(), token.text,
-            )  # fmt: skip
+            logger.warning("%s: %s", path, lowercase_operator_warning(radar, token))
     return radars
+
+
+def lowercase_operator_warning(radar: RadarConfig, token: Token) -> str:
+    """Word the warning for a lower-case "or", "and" or "not" that is searched as a word."""
+    operator = token.text.upper()
+    return (
+        f"radar {radar.id!r}: query {radar.query!r} has a lower-case {token.text!r} at position {token.position} "
+        f"(counting from 0), which is searched as a word; did you mean {operator}? Write {operator} to combine "
+        f'terms, or quote it ("{token.text}") to search the word'
+    )
 
 
 def _resolve_file_url(url: str, base_dir: Path) -> str:

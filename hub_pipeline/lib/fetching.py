@@ -343,6 +343,11 @@ def _http_result(
     return result
 
 
+def file_url_path(url: str) -> Path:
+    """Return the local path a file:// URL names (its host part is not checked here)."""
+    return Path(url2pathname(unquote(urlsplit(url).path)))
+
+
 def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResult:
     """Read a file:// URL or an absolute path. Failures become a source_error."""
     parts = urlsplit(url)
@@ -354,7 +359,7 @@ def _read_local(url: str, settings: FetchSettings, started: float) -> FetchResul
             )
             logger.debug("%s", reason)
             return _result(url, outcome="source_error", reason=reason, attempts=1, started=started)
-        path = Path(url2pathname(unquote(parts.path)))
+        path = file_url_path(url)
     else:
         path = Path(url)
 

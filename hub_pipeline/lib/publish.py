@@ -41,7 +41,7 @@ def published_path(data_dir: Path) -> Path:
 
 
 def publish_snapshot(conn: duckdb.DuckDBPyConnection, target: Path, *, file_copy: bool = True) -> PublishedCopy:
-    """Copy the whole database of ``conn`` to ``target`` atomically and return what it holds.
+    """Copy the whole database of ``conn`` to ``target`` atomically and return what it contains.
 
     ``file_copy=False`` uses COPY FROM DATABASE even when a file copy is possible.
     """

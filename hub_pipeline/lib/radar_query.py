@@ -34,9 +34,9 @@ class QuerySyntaxError(ValueError):
         self.reason = reason
         # The query is shown on one line (a YAML block string may hold line breaks), and the
         # caret is indented by display columns, two for each wide (CJK) character.
-        shown = query.rstrip().replace("\n", " ").replace("\t", " ")
-        indent = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in shown[:position])
-        super().__init__(f"invalid query at position {position}: {reason}\n  {shown}\n  {' ' * indent}^")
+        one_line = query.rstrip().replace("\n", " ").replace("\t", " ")
+        indent = sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in one_line[:position])
+        super().__init__(f"invalid query at position {position}: {reason}\n  {one_line}\n  {' ' * indent}^")
 
 
 @dataclass(frozen=True, slots=True)

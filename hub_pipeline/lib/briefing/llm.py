@@ -231,7 +231,7 @@ class LLMWriter:
         relative = sorted({word.lower() for word in _RELATIVE_DAY.findall(_reply_text(reply))})
         if relative:
             logger.warning(
-                "LLM briefing for radar %s on %s says %s although the prompt asks for the date; the text is kept as written",
+                "LLM briefing for radar %s on %s contains %s although the prompt requests the date; the text is kept as written",
                 radar.radar_id, day, ", ".join(repr(word) for word in relative),
             )
         logger.info(
