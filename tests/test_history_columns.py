@@ -43,6 +43,60 @@ def test_clean_xml_text_values():
     assert clean_xml_text(None) == ""
 
 
+# Values the column-wise cleaning of arxiv_records treats apart: a "<" or "&" that is no
+# markup, other whitespace than spaces and line feeds, invisible characters, nothing at all.
+COLUMN_TEXTS = [
+    *TEXTS,
+    "$n<k$ and 1 < 2",
+    "R&D costs",
+    "AT&T; and &notation",
+    "x &amp y",
+    "x\u3000y\u2009z",
+    "a\tb\rc",
+    "<!-- note -->x",
+    "< b>bold</b>",
+    "\u00a0lead and trail\u00a0",
+    "line\n\n  two",
+    "<think> tokens",
+    None,
+]
+
+
+def _records(**columns: list) -> pl.DataFrame:
+    raw = empty_raw()
+    count = len(next(iter(columns.values())))
+    raw["identifier"] = ["2503.00001"] * count
+    raw.update(columns)
+    return arxiv_records(raw, source_id="s", source_kind="arxiv_oai")
+
+
+def test_arxiv_records_clean_text_as_clean_text_does():
+    frame = _records(raw_title=COLUMN_TEXTS, raw_summary=COLUMN_TEXTS, journal_ref=COLUMN_TEXTS)
+    expected = [clean_text(text) for text in COLUMN_TEXTS]
+    assert frame["title"].to_list() == expected
+    assert frame["abstract"].to_list() == expected
+    assert frame["journal_ref"].to_list() == [text or None for text in expected]
+
+
+def test_arxiv_records_keep_the_first_valid_doi():
+    values = {
+        "10.1103/PhysRevLett.98.010401": "10.1103/physrevlett.98.010401",
+        " 10.1000/ABC ": "10.1000/abc",
+        "doi:10.1000/x": "10.1000/x",
+        "https://doi.org/10.1000/X": "10.1000/x",
+        "10.1000/a1 10.1000/b2": "10.1000/a1",
+        "10.1000/x.": "10.1000/x",
+        "10.1000/a%2Fb": "10.1000/a/b",
+        "not a doi 10.1000/z": "10.1000/z",
+        "10.1000/(sici)1(2)": "10.1000/(sici)1(2)",
+        "10.1000/\u00fcmlaut": "10.1000/\u00fcmlaut",
+        "": None,
+        "   ": None,
+        None: None,
+    }
+    assert _records(doi=list(values))["doi"].to_list() == list(values.values())
+
+
 IDS = [
     "0704.0002", "0704.0002v3", "1501.00001", "2503.14603v1", "hep-th/9901001", "math.GT/0309136v2",
     "solv-int/9901001v1", "http://arxiv.org/abs/2106.01234v2", "https://arxiv.org/abs/hep-th/9901001v1",

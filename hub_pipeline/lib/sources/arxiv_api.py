@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 from lxml import etree
 
-from hub_pipeline.lib.sources.columns import arxiv_records, collect_pages, clean_xml_text, empty_raw
+from hub_pipeline.lib.sources.columns import arxiv_records, clean_xml_text, collect_pages, empty_raw, raw_frame
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, unwrap_recorded
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -34,8 +34,7 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
 
 def parse_arxiv_api_page(body: bytes, source_id: str, feed_category: str | None = None, *, first_index: int = 0) -> HistoryPage:
     """Parse one page of query results; ``total`` is opensearch:totalResults."""
-    raw = empty_raw()
-    page = read_arxiv_api_page(body, source_id, raw)
+    page, raw = read_arxiv_api_page(body, source_id)
     page.frame = arxiv_records(raw, source_id=source_id, source_kind="arxiv_api", feed_category=feed_category, first_index=first_index)
     return page
 
@@ -46,8 +45,8 @@ def parse_arxiv_api_pages(bodies: list[bytes], source_id: str, feed_category: st
     return arxiv_records(raw, source_id=source_id, source_kind="arxiv_api", feed_category=feed_category, first_index=first_index)
 
 
-def read_arxiv_api_page(body: bytes, source_id: str, raw: dict[str, list]) -> HistoryPage:
-    """Append the entries of one page to ``raw``; return the page's total and start index."""
+def read_arxiv_api_page(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame]:
+    """Read one page: its total and start index, and its entries as a RAW_SCHEMA frame."""
     body, status = unwrap_recorded(body)
     try:
         root = etree.fromstring(body, _PARSER)
@@ -86,6 +85,7 @@ def read_arxiv_api_page(body: bytes, source_id: str, raw: dict[str, list]) -> Hi
             raise HistoryPageError(f"{source_id}: the arXiv API rejected the query: {reason}; check the source's category and window")
     if status is not None and status >= 400 and not entries:
         raise HistoryPageError(f"{source_id}: the arXiv API returned HTTP {status}")
+    raw = empty_raw()
     if entries:
         identifier, title, summary, published, doi, journal_ref, primary, link, authors, categories = zip(*entries)
         raw["guid"] += [(text or "").strip() or None for text in identifier]
@@ -100,6 +100,4 @@ def read_arxiv_api_page(body: bytes, source_id: str, raw: dict[str, list]) -> Hi
         raw["link"] += [href or (text or "").strip() or None for href, text in zip(link, identifier)]
         raw["authors"] += [[name for name in map(clean_xml_text, names) if name] for names in authors]
         raw["categories"] += [[term for term in terms if term] for terms in categories]
-        for name in ("version", "v1_rfc822", "v1_date"):
-            raw[name] += [None] * len(entries)
-    return page
+    return page, raw_frame(raw)

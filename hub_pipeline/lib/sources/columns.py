@@ -1,12 +1,13 @@
 """Normalization of arXiv history records a column at a time.
 
-The OAI-PMH and query-API parsers collect each record's fields, as the source wrote them, into
-one list per field. ``arxiv_records`` cleans titles and abstracts per value with str methods,
-then derives the other raw.entries columns for the whole batch in one polars query: arXiv id
-and version, title key, link, published time and announcement day. Values of an unusual shape
-(markup, character references, non-ASCII names in the title key, ids with other text around
-them) go through the per-value functions of ``normalize``. So both paths give the same values,
-which tests/test_history_columns.py checks.
+The OAI-PMH and query-API parsers read each record's fields, as the source wrote them, into a
+polars frame of RAW_SCHEMA (the API parser builds it from lists with ``raw_frame``).
+``arxiv_records`` derives the raw.entries columns for a whole batch in one polars query: text
+with its whitespace folded, arXiv id and version, title key, link, published time and
+announcement day. Values of an unusual shape (markup, character references, invisible
+characters, non-ASCII names in the title key, ids with other text around them) go through the
+per-value functions of ``normalize``. So both paths give the same values, which
+tests/test_history_columns.py checks.
 """
 
 from __future__ import annotations
@@ -48,9 +49,6 @@ RAW_SCHEMA: dict[str, pl.DataType] = {
     "v1_iso": pl.Utf8,  # or as the API writes it: "2008-01-23T21:06:41Z"
     "v1_date": pl.Utf8,  # or only its date, as the OAI arXiv format writes it: "2008-01-23"
 }
-# Columns arxiv_records adds before building the frame.
-_CLEANED = {"title": pl.Utf8, "abstract": pl.Utf8}
-
 _ARROW = {pl.Utf8: pa.string(), pl.Int32: pa.int32(), pl.List(pl.Utf8): pa.list_(pa.string())}
 
 # Characters after which clean_text does more than fold whitespace: markup, character
@@ -58,6 +56,14 @@ _ARROW = {pl.Utf8: pa.string(), pl.Int32: pa.int32(), pl.List(pl.Utf8): pa.list_
 # class is valid in Python's re and in the regex engine polars uses.
 NEEDS_FULL_CLEAN = r"[&<\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]"
 _NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
+# What clean_text would change beyond whitespace, more exactly, for the column-wise cleaning: a
+# character reference as normalize._ENTITY reads it, a "<" that can open a tag, a comment or
+# CDATA, or an invisible character. A "<" in "$n<k$" or "1 < 2" needs no more than folding.
+_MARKUP_OR_INVISIBLE = (
+    r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
+    r"|<\s*/?\s*[A-Za-z]|<!"
+    r"|[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]"
+)
 _NOT_SIMPLE_KEY = r"[^\x00-\x7f]|[&<]"
 _NAME_SUFFIXES = ["jr", "sr", "ii", "iii", "iv"]
 _ABS = "https://arxiv.org/abs/"
@@ -73,50 +79,49 @@ def empty_raw() -> dict[str, list]:
 
 def collect_pages(
     bodies: list[bytes],
-    read_page: Callable[[bytes, str, dict[str, list]], object],
+    read_page: Callable[[bytes, str], tuple[object, pl.DataFrame]],
     source_id: str,
     page_sizes: list[int] | None = None,
-) -> dict[str, list]:
-    """Read several pages' records into one set of lists; append each page's count to page_sizes."""
-    raw = empty_raw()
+) -> pl.DataFrame:
+    """Read several pages' records into one RAW_SCHEMA frame; append each page's count to page_sizes."""
+    frames = []
     for body in bodies:
-        before = len(raw["identifier"])
-        read_page(body, source_id, raw)
+        _, frame = read_page(body, source_id)
+        frames.append(frame)
         if page_sizes is not None:
-            page_sizes.append(len(raw["identifier"]) - before)
-    return raw
+            page_sizes.append(frame.height)
+    return pl.concat(frames, how="vertical") if frames else raw_frame(empty_raw())
 
 
 def arxiv_records(
-    raw: dict[str, list], *, source_id: str, source_kind: str, feed_category: str | None = None, first_index: int = 0
+    raw: pl.DataFrame | dict[str, list], *, source_id: str, source_kind: str, feed_category: str | None = None, first_index: int = 0
 ) -> pl.DataFrame:
-    """Turn parsed arXiv records (lists of RAW_SCHEMA) into rows of PAGE_SCHEMA, in the same order.
+    """Turn parsed arXiv records (a RAW_SCHEMA frame, or its lists) into rows of PAGE_SCHEMA, in the same order.
 
-    Text is cleaned per value in Python, because str methods are faster than regular
-    expressions here. Ids, title keys, times and days are derived with polars over the batch.
+    One lazy query derives the columns, so polars' fixed cost per operation is paid once per
+    batch; the few values of an unusual shape are then patched in Python.
     """
-    count = len(raw["identifier"])
+    source = raw if isinstance(raw, pl.DataFrame) else raw_frame(raw)
+    count = source.height
     if count == 0:
         return pl.DataFrame(schema=PAGE_SCHEMA)
-    columns = dict(raw)
-    columns["title"] = [clean_xml_text(text) for text in raw["raw_title"]]
-    columns["abstract"] = [clean_xml_text(text) for text in raw["raw_summary"]]
-    columns["journal_ref"] = [clean_xml_text(text) or None if text else None for text in raw["journal_ref"]]
-    columns["doi"] = [_first_doi(text) if text else None for text in raw["doi"]]
-    # One lazy query derives ids, times, title keys and deadlines, so polars' fixed cost per
-    # operation is paid once per batch. Values of unusual shape are then patched in Python.
     times = pl.coalesce(
         pl.col("v1_rfc822").str.strip_chars().str.strptime(pl.Datetime("us"), "%a, %d %b %Y %H:%M:%S GMT", strict=False),
         pl.col("v1_iso").str.strip_chars().str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%SZ", strict=False),
     ).dt.replace_time_zone("UTC")
-    lazy = _frame(columns, count).lazy().with_columns(
+    lazy = source.lazy().with_columns(
+        *_folded_text("raw_title", "title"),
+        *_folded_text("raw_summary", "abstract"),
+        *_folded_text("journal_ref", "_journal_ref"),
+        _first_doi_shape(),
         v1_time=times,
         v1_day=pl.col("v1_date").str.strip_chars().str.to_date(strict=False),
-        first_author=pl.col("authors").list.first(),
     )
+    lazy = lazy.with_columns(first_author=pl.col("authors").list.first())
     lazy = _with_arxiv_ids(lazy, "identifier")
     lazy = _with_title_keys(lazy, "title", "first_author")
     frame = _with_deadlines(lazy, "v1_time").collect()
+    frame = _patched_texts(frame)
     arxiv_id, split_version = _patched_arxiv_ids(frame)
     times_read = _unparsed_times(frame)
     frame = frame.with_columns(
@@ -125,6 +130,7 @@ def arxiv_records(
         title_key=_patched_title_keys(frame, "title", "first_author"),
         day=_days(frame, times_read),
         v1_time=times_read,
+        doi=_patched_dois(frame),
     ).with_columns(published=pl.coalesce(pl.col("v1_time"), pl.col("v1_day").cast(pl.Datetime("us", "UTC"))))
     identifier = pl.col("identifier").str.strip_chars()
     guid = pl.col("guid").str.strip_chars()
@@ -152,9 +158,63 @@ def arxiv_records(
         pl.col("title_key"),
         pl.lit(None, dtype=pl.Utf8).alias("version_label"),
         pl.lit(None, dtype=pl.Utf8).alias("published_doi"),
-        pl.col("journal_ref"),
+        pl.col("_journal_ref").replace("", None).alias("journal_ref"),
         pl.lit([], dtype=pl.List(pl.Utf8)).alias("relation_dois"),
     )
+
+
+def _folded_text(source: str, target: str) -> list[pl.Expr]:
+    """Fold whitespace where the only whitespace is spaces and line feeds, as most arXiv text has.
+
+    Regular expressions that match any whitespace run are slow on abstracts; replacing line
+    feeds and then runs of spaces is ten times faster. ``_odd_<target>`` marks the values that
+    may need more (other whitespace, markup, character references, invisible characters), which
+    _patched_texts cleans again.
+    """
+    text = pl.col(source).fill_null("")
+    folded = text.str.replace_all("\n", " ", literal=True).str.replace_all("  +", " ").str.strip_chars(" ")
+    odd = text.str.len_bytes() != text.str.len_chars()
+    for character in ("&", "<", "\t", "\r", "\x7f"):
+        odd = odd | text.str.contains(character, literal=True)
+    return [folded.alias(target), odd.alias(f"_odd_{target}")]
+
+
+def _patched_texts(frame: pl.DataFrame) -> pl.DataFrame:
+    """Clean the values marked odd as clean_text would: any whitespace folds, and values holding
+    markup, character references or invisible characters go through clean_text itself.
+
+    polars' \\s is Unicode whitespace, as str.split and re's \\s are for the characters XML admits.
+    """
+    patched = {}
+    for source, target in (("raw_title", "title"), ("raw_summary", "abstract"), ("journal_ref", "_journal_ref")):
+        rows = frame[f"_odd_{target}"].arg_true()
+        if not rows.len():
+            continue
+        texts = frame[source].gather(rows)
+        cleaned = texts.str.replace_all(r"\s+", " ").str.strip_chars(" ")
+        full = texts.str.contains(_MARKUP_OR_INVISIBLE).arg_true()
+        if full.len():
+            cleaned = cleaned.scatter(full, [clean_text(text) for text in texts.gather(full)])
+        patched[target] = frame[target].scatter(rows, cleaned)
+    return frame.with_columns(**patched) if patched else frame
+
+
+# One DOI, the whole value, in printable ASCII without "%" and ending in a letter or digit:
+# normalize_doi would only lower-case it. Any other value goes through _first_doi.
+_PLAIN_DOI = r"^10\.\d{4,9}/[!-$&-~]*[0-9a-z]$"
+
+
+def _first_doi_shape() -> pl.Expr:
+    text = pl.col("doi").str.strip_chars().str.to_lowercase()
+    return pl.when(text.str.contains(_PLAIN_DOI)).then(text).alias("_doi")
+
+
+def _patched_dois(frame: pl.DataFrame) -> pl.Series:
+    dois = frame["_doi"].alias("doi")
+    rows = (frame["_doi"].is_null() & frame["doi"].is_not_null()).arg_true()
+    if rows.len():
+        dois = dois.scatter(rows, [_first_doi(text) if text else None for text in frame["doi"].gather(rows)])
+    return dois
 
 
 def clean_xml_text(text: str | None) -> str:
@@ -313,15 +373,15 @@ def _first_doi(text: str) -> str | None:
     return None
 
 
-def _frame(columns: dict[str, list], count: int) -> pl.DataFrame:
-    """Build the batch's frame through pyarrow.
+def raw_frame(columns: dict[str, list]) -> pl.DataFrame:
+    """Build a RAW_SCHEMA frame from one list per field (empty lists for fields not read).
 
     pyarrow reads Python lists of strings and of lists several times faster than polars'
     constructor does.
     """
-    schema = {**RAW_SCHEMA, **_CLEANED}
+    count = max((len(values) for values in columns.values()), default=0)
     arrays = {}
-    for name, dtype in schema.items():
+    for name, dtype in RAW_SCHEMA.items():
         values = columns.get(name)
         if not values:
             arrays[name] = pa.nulls(count, type=_ARROW[dtype])
@@ -330,7 +390,7 @@ def _frame(columns: dict[str, list], count: int) -> pl.DataFrame:
             arrays[name] = pa.ListArray.from_arrays(offsets, pa.array(list(chain.from_iterable(values)), type=pa.string()))
         else:
             arrays[name] = pa.array(values, type=_ARROW[dtype])
-    return pl.from_arrow(pa.table(arrays)).cast(schema)
+    return pl.from_arrow(pa.table(arrays)).cast(RAW_SCHEMA)
 
 
 def _unparsed_times(frame: pl.DataFrame) -> pl.Series:

@@ -1,20 +1,27 @@
 """arXiv's OAI-PMH ListRecords pages (metadataPrefix arXiv or arXivRaw).
 
 A page contains about 1,000 records in a couple of megabytes, and a year of arXiv is some 300
-pages. lxml parses a page into a tree in one call. One walk over the elements that carry
-fields collects each record's values into lists, which sources.columns normalizes a column
-at a time. Entities are never resolved and nothing is fetched while parsing.
+pages. xml2arrow, a compiled XML reader, turns a page into Arrow columns in one call, as
+oai_tables.yaml maps them: about four times as fast as lxml builds a tree of the same page.
+It matches element names without their namespaces and expands no entities, so a page is
+given to it only when it has the shape arXiv sends (UTF-8, default namespaces, closed root);
+a page it rejects or reads only in part (another metadata format, a record without an id)
+is read again with lxml, which gives the exact reason. Either way sources.columns normalizes
+the records a column at a time. Entities are never resolved and nothing is fetched.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from pathlib import Path
 
 import polars as pl
 from lxml import etree
+from xml2arrow import XmlToArrowParser
 
 from hub_pipeline.lib.normalize import split_authors
-from hub_pipeline.lib.sources.columns import arxiv_records, collect_pages, empty_raw
+from hub_pipeline.lib.sources.columns import RAW_SCHEMA, arxiv_records, collect_pages, empty_raw, raw_frame
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -47,10 +54,14 @@ _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=Tru
 _METADATA_COUNT = etree.XPath("count(/o:OAI-PMH/o:ListRecords/o:record/o:metadata/*)", namespaces={"o": OAI[1:-1]})
 
 
+_TABLES = Path(__file__).with_name("oai_tables.yaml")
+# The start of a page xml2arrow may read: an XML declaration that names UTF-8 or no encoding.
+_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding=[\"'](?!utf-8[\"'])", re.IGNORECASE)
+
+
 def parse_oai_page(body: bytes, source_id: str, feed_category: str | None = None, *, first_index: int = 0) -> HistoryPage:
     """Parse one ListRecords page; ``first_index`` numbers the records across a harvest."""
-    raw = empty_raw()
-    page = read_oai_page(body, source_id, raw)
+    page, raw = read_oai_page(body, source_id)
     page.frame = arxiv_records(raw, source_id=source_id, source_kind="arxiv_oai", feed_category=feed_category, first_index=first_index)
     return page
 
@@ -64,30 +75,120 @@ def parse_oai_pages(bodies: list[bytes], source_id: str, feed_category: str | No
     return arxiv_records(raw, source_id=source_id, source_kind="arxiv_oai", feed_category=feed_category, first_index=first_index)
 
 
-def read_oai_page(body: bytes, source_id: str, raw: dict[str, list]) -> HistoryPage:
-    """Append the records of one page to ``raw``; return the page's token and counts."""
+def read_oai_page(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame]:
+    """Read one page: its token and counts, and its records as a RAW_SCHEMA frame."""
+    read = _read_columns(body, source_id)
+    return read if read is not None else _read_tree(body, source_id)
+
+
+@cache
+def _columns_parser() -> XmlToArrowParser:
+    return XmlToArrowParser(_TABLES)
+
+
+def _read_columns(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame] | None:
+    """Read a page of arXiv's usual shape with xml2arrow; None when lxml must read it."""
+    if not body.rstrip().endswith(b"</OAI-PMH>") or _DECLARATION.match(body.lstrip()):
+        return None
+    try:
+        tables = _columns_parser().parse(body)
+    except Exception:  # noqa: BLE001 - xml2arrow's errors, and a TypeError it raises for some encoding errors
+        return None
+    head = tables["page"].to_pylist()[0]
+    _raise_for_error(source_id, head["error_code"], head["error"])
+    rows = pl.from_arrow(tables["records"])
+    page = HistoryPage()
+    if rows.height and rows["guid"][-1] is None and rows["identifier"][-1] is None:
+        if b"<resumptionToken" not in body[-4096:]:
+            return None
+        token = rows.row(-1, named=True)
+        rows = rows.head(-1)
+        page.next_token = (token["token"] or "").strip()
+        page.total = _count(token["total"])
+        page.cursor = _count(token["cursor"])
+    records = pl.concat([_arxiv_format(rows, pl.from_arrow(tables["authors"])), _raw_format(pl.from_arrow(tables["raw"]))], how="diagonal")
+    known = rows.filter(pl.col("status").is_null() | (pl.col("status") != "deleted")).select("<record>")
+    unread = known.join(records, on="<record>", how="anti")
+    if unread.height or rows.filter(pl.col("identifier").is_not_null() & (pl.col("format").fill_null("") != ARXIV[1:-1])).height:
+        # A record in another metadata format or namespace, or without an id: lxml decides.
+        return None
+    frame = records.join(rows.select("<record>", "guid"), on="<record>", how="left").sort("<record>")
+    return page, frame.select(pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name) for name, dtype in RAW_SCHEMA.items())
+
+
+def _arxiv_format(rows: pl.DataFrame, authors: pl.DataFrame) -> pl.DataFrame:
+    """The records in the arXiv format; each author is "forenames keyname suffix"."""
+    def part(name: str) -> pl.Expr:
+        text = pl.col(name).str.strip_chars()
+        return pl.when(text != "").then(text)
+
+    names = (
+        authors.select("<record>", pl.concat_str(part("forenames"), part("keyname"), part("suffix"), separator=" ", ignore_nulls=True).alias("name"))
+        .filter(pl.col("name") != "")
+        .group_by("<record>", maintain_order=True)
+        .agg(pl.col("name").alias("authors"))
+    )
+    return (
+        rows.filter(pl.col("identifier").is_not_null())
+        .select("<record>", "identifier", "raw_title", "raw_summary", "doi", "journal_ref", "v1_date", categories=pl.col("categories").str.extract_all(r"\S+"))
+        .join(names, on="<record>", how="left")
+        .with_columns(pl.col("authors").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))), pl.col("categories").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))))
+    )
+
+
+def _raw_format(elements: pl.DataFrame) -> pl.DataFrame:
+    """The records in the arXivRaw format: one row per record from one row per element."""
+    if elements.height == 0:
+        return pl.DataFrame(schema={"<record>": pl.UInt32})
+    number = pl.col("version").str.slice(1).cast(pl.Int32, strict=False)
+    fields = ("identifier", "raw_title", "raw_summary", "categories", "doi", "journal_ref", "authors")
+    records = elements.group_by("<record>", maintain_order=True).agg(
+        *(pl.col(name).drop_nulls().last() for name in fields),
+        pl.when(number > 0).then(number).max().alias("version"),
+        pl.col("version_date").filter(number == 1).drop_nulls().last().alias("v1_rfc822"),
+    )
+    records = records.filter(pl.col("identifier").is_not_null())
+    # arXivRaw gives the authors as one line, with affiliations in parentheses.
+    authors = [split_authors(_AFFILIATION.sub("", text or "")) for text in records["authors"]]
+    return records.with_columns(
+        pl.Series("authors", authors, dtype=pl.List(pl.Utf8)),
+        pl.col("categories").str.extract_all(r"\S+").fill_null(pl.lit([], dtype=pl.List(pl.Utf8))),
+    )
+
+
+def _count(text: str | None) -> int | None:
+    return int(text) if text and text.isdigit() else None
+
+
+def _raise_for_error(source_id: str, code: str | None, message: str | None) -> None:
+    if code is not None and code != "noRecordsMatch":
+        raise HistoryPageError(f"{source_id}: the OAI-PMH server returned error {code!r}: {(message or '').strip()}")
+
+
+def _read_tree(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame]:
+    """Read a page with lxml: any encoding and namespace prefixes, and exact errors."""
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as error:
         raise HistoryPageError(f"{source_id}: the OAI-PMH page is not well-formed XML: {error}") from error
     error = root.find(_ERROR)
-    if error is not None and error.get("code", "") != "noRecordsMatch":
-        raise HistoryPageError(f"{source_id}: the OAI-PMH server returned error {error.get('code', '')!r}: {(error.text or '').strip()}")
+    if error is not None:
+        _raise_for_error(source_id, error.get("code", ""), error.text)
     records = _walk(root)
     if len(records) != _METADATA_COUNT(root):
         # A deleted record has no metadata; a record in another format has no arXiv id.
         for element in root.iterfind(f"{OAI}ListRecords/{_RECORD}/{_METADATA}/*"):
             if element.tag not in (ARXIV + "arXiv", ARXIV_RAW + "arXivRaw"):
                 raise HistoryPageError(f"{source_id}: unsupported OAI metadata format {element.tag!r}; use metadataPrefix arXiv or arXivRaw")
+    raw = empty_raw()
     _append(records, raw)
     page = HistoryPage()
     token = root.find(f"{OAI}ListRecords/{_TOKEN}")
     if token is not None:
         page.next_token = (token.text or "").strip()
-        size, cursor = token.get("completeListSize"), token.get("cursor")
-        page.total = int(size) if size and size.isdigit() else None
-        page.cursor = int(cursor) if cursor and cursor.isdigit() else None
-    return page
+        page.total = _count(token.get("completeListSize"))
+        page.cursor = _count(token.get("cursor"))
+    return page, raw_frame(raw)
 
 
 def _walk(root: etree._Element) -> list[list]:
