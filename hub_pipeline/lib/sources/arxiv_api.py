@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 from lxml import etree
 
-from hub_pipeline.lib.sources.columns import arxiv_records, clean_xml_text, collect_pages, empty_raw, raw_frame
+from hub_pipeline.lib.sources.columns import arxiv_records, clean_xml_text, collect_lists, empty_raw
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, unwrap_recorded
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -41,12 +41,12 @@ def parse_arxiv_api_page(body: bytes, source_id: str, feed_category: str | None 
 
 def parse_arxiv_api_pages(bodies: list[bytes], source_id: str, feed_category: str | None = None, *, first_index: int = 0, page_sizes: list[int] | None = None) -> pl.DataFrame:
     """Parse several pages of one harvest into one frame, numbering their entries in order."""
-    raw = collect_pages(bodies, read_arxiv_api_page, source_id, page_sizes)
+    raw = collect_lists(bodies, read_arxiv_api_page, source_id, page_sizes)
     return arxiv_records(raw, source_id=source_id, source_kind="arxiv_api", feed_category=feed_category, first_index=first_index)
 
 
-def read_arxiv_api_page(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame]:
-    """Read one page: its total and start index, and its entries as a RAW_SCHEMA frame."""
+def read_arxiv_api_page(body: bytes, source_id: str) -> tuple[HistoryPage, dict[str, list]]:
+    """Read one page: its total and start index, and its entries as lists of RAW_SCHEMA."""
     body, status = unwrap_recorded(body)
     try:
         root = etree.fromstring(body, _PARSER)
@@ -100,4 +100,4 @@ def read_arxiv_api_page(body: bytes, source_id: str) -> tuple[HistoryPage, pl.Da
         raw["link"] += [href or (text or "").strip() or None for href, text in zip(link, identifier)]
         raw["authors"] += [[name for name in map(clean_xml_text, names) if name] for names in authors]
         raw["categories"] += [[term for term in terms if term] for terms in categories]
-    return page, raw_frame(raw)
+    return page, raw

@@ -21,7 +21,7 @@ from lxml import etree
 from xml2arrow import XmlToArrowParser
 
 from hub_pipeline.lib.normalize import split_authors
-from hub_pipeline.lib.sources.columns import RAW_SCHEMA, arxiv_records, collect_pages, empty_raw, raw_frame
+from hub_pipeline.lib.sources.columns import RAW_SCHEMA, arxiv_records, collect_frames, empty_raw, raw_frame
 from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
@@ -71,7 +71,7 @@ def parse_oai_pages(bodies: list[bytes], source_id: str, feed_category: str | No
 
     Normalizing a batch at once spreads polars' fixed cost per operation over more records.
     """
-    raw = collect_pages(bodies, read_oai_page, source_id, page_sizes)
+    raw = collect_frames(bodies, read_oai_page, source_id, page_sizes)
     return arxiv_records(raw, source_id=source_id, source_kind="arxiv_oai", feed_category=feed_category, first_index=first_index)
 
 
