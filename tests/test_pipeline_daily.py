@@ -1,6 +1,8 @@
 """The whole daily graph over the real arXiv feeds stored for 2025-03-20."""
 
+import dataclasses
 import json
+import shutil
 from collections import Counter
 from datetime import date
 
@@ -8,7 +10,8 @@ import duckdb
 import pytest
 
 from hub_pipeline.lib.daily_papers import briefing_papers
-from tests.conftest import arxiv_day_sources, run_day, write_sources
+from hub_pipeline.lib.sql_models import build_model, load_models
+from tests.conftest import REPO, arxiv_day_sources, run_day, write_sources
 
 PUBLIC_TABLES = ["papers", "paper_listings", "radar_matches", "briefings", "fetch_log"]
 DAY = "2025-03-20"
@@ -39,6 +42,21 @@ def test_papers_and_listings_counts(first_run):
         assert conn.execute("SELECT count(*) FROM paper_listings").fetchone()[0] == 352
         assert conn.execute("SELECT count(*) FROM papers").fetchone()[0] == 211
         assert conn.execute("SELECT count(DISTINCT paper_id) FROM papers").fetchone()[0] == 211
+
+
+@pytest.mark.parametrize("table", ["intermediate.paper_sightings", "intermediate.paper_latest_entry"])
+def test_models_built_in_passes_equal_one_pass(first_run, tmp_path, table):
+    # The run built each in one pass (352 rows); 50 rows per pass makes eight.
+    data_dir, _, _ = first_run
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(data_dir / "warehouse.duckdb", copy)
+    model = next(model for model in load_models(REPO / "dbt_like_sql") if model.table == table)
+    with duckdb.connect(str(copy)) as conn:
+        before = conn.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+        build_model(conn, dataclasses.replace(model, rows_per_pass=50), date(2025, 3, 20), date(2025, 3, 21))
+        after = conn.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+    assert len(before) == 211
+    assert after == before
 
 
 def test_cross_listed_paper_is_one_row(first_run):

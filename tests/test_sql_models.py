@@ -35,6 +35,9 @@ def test_shipped_models_load():
         ("/*\ndescription: x\nmaterialized: partitioned\n*/\nselect 1", "partition_column"),
         ("/*\ndescription: x\nmaterialized: view\n*/\nselect $window_start", "view cannot"),
         ("/*\ndescription: x\nowner: me\n*/\nselect 1", "owner"),
+        ("/*\ndescription: x\nrows_per_pass: 10\ndepends_on: [t]\n*/\nselect 1", "$passes and $pass"),
+        ("/*\ndescription: x\nmaterialized: view\nrows_per_pass: 10\n*/\nselect $pass, $passes", "materialized: table"),
+        ("/*\ndescription: x\nrows_per_pass: 0\ndepends_on: [t]\n*/\nselect $pass, $passes", "rows_per_pass"),
     ],
 )
 def test_invalid_header_named(tmp_path, text, message):
@@ -43,6 +46,23 @@ def test_invalid_header_named(tmp_path, text, message):
         parse_model(path)
     assert message in str(raised.value)
     assert "bad.sql" in str(raised.value)
+
+
+def test_model_built_in_passes_holds_every_group_once(tmp_path):
+    # 10 input rows at 3 per pass: 4 passes, each over the keys whose hash falls in it.
+    model = parse_model(
+        write(
+            tmp_path / "main" / "totals.sql",
+            "/*\ndescription: One row per key.\nrows_per_pass: 3\ndepends_on: [main.source_rows]\n*/\n"
+            "SELECT key, sum(amount) AS total, list(amount ORDER BY amount) AS amounts, $passes AS passes\n"
+            "FROM main.source_rows WHERE hash(key) % $passes = $pass GROUP BY key",
+        )
+    )
+    conn = duckdb.connect()
+    conn.execute("CREATE TABLE main.source_rows AS SELECT i % 4 AS key, i AS amount FROM range(10) t(i)")
+    assert build_model(conn, model, date(2025, 3, 1), date(2025, 3, 2)) == 4
+    rows = conn.execute("SELECT key, total, amounts, passes FROM main.totals ORDER BY key").fetchall()
+    assert rows == [(0, 12, [0, 4, 8], 4), (1, 15, [1, 5, 9], 4), (2, 8, [2, 6], 4), (3, 10, [3, 7], 4)]
 
 
 def test_partitioned_model_replaces_window_only(tmp_path):

@@ -3,8 +3,11 @@ description: >
   One row per work with what all its sightings say together: categories, sources, versions,
   identifiers, first and last day, number of listings, and how its identity was decided. A
   table of its own so that papers joins two tables; aggregating and joining in one query ran
-  out of DuckDB's memory limit on a year of arXiv.
+  out of DuckDB's memory limit on a year of arXiv. Built in passes over disjoint sets of
+  works, because DuckDB keeps list aggregates in memory: one pass over a year of arXiv needed
+  about 300 MB.
 materialized: table
+rows_per_pass: 150000
 depends_on: [staging.entries]
 tests:
   unique: [paper_id]
@@ -53,4 +56,5 @@ SELECT
     END AS identity_rule,
     min(identity_confidence) AS identity_confidence
 FROM staging.entries
+WHERE hash(paper_id) % $passes = $pass
 GROUP BY paper_id

@@ -8,6 +8,7 @@ The file starts with a block comment holding YAML:
     description: One row per work.
     materialized: table          # table (rebuilt whole), view, or partitioned
     partition_column: announced_day   # partitioned only: the day column the window deletes
+    rows_per_pass: 150000        # table only: build in passes over disjoint sets of rows
     depends_on: [staging.entries]
     tests:
       unique: [paper_id, [source_id, loaded_day, item_index]]
@@ -21,10 +22,18 @@ The file starts with a block comment holding YAML:
 
 Partitioned models read the day window as the bound parameters ``$window_start`` (inclusive)
 and ``$window_end`` (exclusive); the values are never formatted into the SQL text.
+
+A table model with ``rows_per_pass`` is built in ceil(rows / rows_per_pass) passes, where rows
+is the row count of its first ``depends_on``. Its SQL reads the bound parameters ``$passes``
+and ``$pass`` (from 0) and keeps, in each pass, the rows of one disjoint group, e.g.
+``WHERE hash(paper_id) % $passes = $pass``. Aggregates whose state DuckDB cannot spill to disk
+(lists, windows over wide rows) then need a fixed share of memory_limit whatever the
+warehouse's size.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,7 +42,7 @@ from typing import Literal
 
 import duckdb
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub_pipeline.lib.warehouse import quote_literal
 
@@ -41,6 +50,7 @@ from hub_pipeline.lib.pause import pause_point
 
 PUBLIC_FOLDER = "marts"
 _HEADER = re.compile(r"\A\s*/\*(?P<header>.*?)\*/(?P<body>.*)\Z", re.DOTALL)
+_PASS, _PASSES = re.compile(r"\$pass\b"), re.compile(r"\$passes\b")
 
 
 class SqlModelError(ValueError):
@@ -60,6 +70,7 @@ class _Header(BaseModel):
     description: str
     materialized: Literal["table", "view", "partitioned"] = "table"
     partition_column: str | None = None
+    rows_per_pass: int | None = Field(default=None, ge=1)
     depends_on: list[str] = []
     tests: _Tests = _Tests()
     columns: dict[str, str] = {}
@@ -77,6 +88,7 @@ class SqlModel:
     materialized: str
     partition_column: str | None
     depends_on: list[str]
+    rows_per_pass: int | None
     unique: list[list[str]]
     not_null: list[str]
     columns: dict[str, str]
@@ -120,6 +132,11 @@ def parse_model(path: Path) -> SqlModel:
     uses_window = "$window_start" in body or "$window_end" in body
     if header.materialized == "view" and uses_window:
         raise SqlModelError(f"{path}: a view cannot take the $window_start/$window_end parameters")
+    if header.rows_per_pass is not None:
+        if header.materialized != "table" or not header.depends_on:
+            raise SqlModelError(f"{path}: rows_per_pass needs materialized: table and a depends_on whose rows it counts")
+        if not (_PASS.search(body) and _PASSES.search(body)):
+            raise SqlModelError(f"{path}: a model with rows_per_pass must filter its rows with $passes and $pass")
     return SqlModel(
         path=path,
         schema=schema_for_folder(path.parent.name),
@@ -128,6 +145,7 @@ def parse_model(path: Path) -> SqlModel:
         materialized=header.materialized,
         partition_column=header.partition_column,
         depends_on=header.depends_on,
+        rows_per_pass=header.rows_per_pass,
         unique=[[item] if isinstance(item, str) else item for item in header.tests.unique],
         not_null=header.tests.not_null,
         columns=header.columns,
@@ -152,6 +170,13 @@ def _parameters(sql: str, window_start: date, window_end: date) -> dict[str, obj
     return {name: value for name, value in values.items() if f"${name}" in sql}
 
 
+def _passes(conn: duckdb.DuckDBPyConnection, model: SqlModel) -> int:
+    if model.rows_per_pass is None:
+        return 1
+    row = conn.execute(f"SELECT count(*) FROM {model.depends_on[0]}").fetchone()
+    return max(1, math.ceil((row[0] if row else 0) / model.rows_per_pass))
+
+
 def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: date, window_end: date) -> int:
     """Build one model in a single transaction and return its row count afterwards.
 
@@ -164,6 +189,11 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: 
     try:
         if model.materialized == "view":
             conn.execute(f"CREATE OR REPLACE VIEW {model.table} AS {model.sql}")
+        elif model.rows_per_pass is not None:
+            passes = _passes(conn, model)
+            conn.execute(f"CREATE OR REPLACE TABLE {model.table} AS {model.sql}", {**parameters, "passes": passes, "pass": 0})
+            for number in range(1, passes):
+                conn.execute(f"INSERT INTO {model.table} {model.sql}", {**parameters, "passes": passes, "pass": number})
         elif model.materialized == "table":
             conn.execute(f"CREATE OR REPLACE TABLE {model.table} AS {model.sql}", parameters)
         else:
