@@ -52,6 +52,7 @@ COLUMN_TEXTS = [
     "AT&T; and &notation",
     "x &amp y",
     "x\u3000y\u2009z",
+    "Greek \u03b1 and\n  \u03b2 folded",
     "a\tb\rc",
     "<!-- note -->x",
     "< b>bold</b>",

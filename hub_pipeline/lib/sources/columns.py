@@ -1,7 +1,7 @@
 """Normalization of arXiv history records a column at a time.
 
 The OAI-PMH and query-API parsers read each record's fields, as the source wrote them, into a
-polars frame of RAW_SCHEMA (the API parser builds it from lists with ``raw_frame``).
+polars frame of RAW_SCHEMA (the API parser collects lists, which ``raw_frame`` turns into one).
 ``arxiv_records`` derives the raw.entries columns for a whole batch in one polars query: text
 with its whitespace folded, arXiv id and version, title key, link, published time and
 announcement day. Values of an unusual shape (markup, character references, invisible
@@ -64,6 +64,8 @@ _MARKUP_OR_INVISIBLE = (
     r"|<\s*/?\s*[A-Za-z]|<!"
     r"|[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]"
 )
+# Whitespace XML admits beyond the ASCII space, tab, line feed and carriage return.
+_OTHER_WHITESPACE = r"[\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 _NOT_SIMPLE_KEY = r"[^\x00-\x7f]|[&<]"
 _NAME_SUFFIXES = ["jr", "sr", "ii", "iii", "iv"]
 _ABS = "https://arxiv.org/abs/"
@@ -184,24 +186,27 @@ def arxiv_records(
 
 
 def _folded_text(source: str, target: str) -> list[pl.Expr]:
-    """Fold whitespace where the only whitespace is spaces and line feeds, as most arXiv text has.
+    """Fold ASCII whitespace, and mark in ``_odd_<target>`` the values that may need more.
 
     Regular expressions that match any whitespace run are slow on abstracts; replacing line
-    feeds and then runs of spaces is ten times faster. ``_odd_<target>`` marks the values that
-    may need more (other whitespace, markup, character references, invisible characters), which
-    _patched_texts cleans again.
+    feeds, tabs and carriage returns and then runs of spaces is ten times faster. XML admits no
+    other ASCII whitespace. The values marked (non-ASCII, or with "&", "<" or DEL) may hold other
+    whitespace, markup, character references or invisible characters: _patched_texts sees to them.
     """
     text = pl.col(source).fill_null("")
-    folded = text.str.replace_all("\n", " ", literal=True).str.replace_all("  +", " ").str.strip_chars(" ")
+    folded = text
+    for character in ("\n", "\t", "\r"):
+        folded = folded.str.replace_all(character, " ", literal=True)
+    folded = folded.str.replace_all("  +", " ").str.strip_chars(" ")
     odd = text.str.len_bytes() != text.str.len_chars()
-    for character in ("&", "<", "\t", "\r", "\x7f"):
+    for character in ("&", "<", "\x7f"):
         odd = odd | text.str.contains(character, literal=True)
     return [folded.alias(target), odd.alias(f"_odd_{target}")]
 
 
 def _patched_texts(frame: pl.DataFrame) -> pl.DataFrame:
-    """Clean the values marked odd as clean_text would: any whitespace folds, and values holding
-    markup, character references or invisible characters go through clean_text itself.
+    """Clean the values marked odd as clean_text would: Unicode whitespace folds too, and values
+    holding markup, character references or invisible characters go through clean_text itself.
 
     polars' \\s is Unicode whitespace, as str.split and re's \\s are for the characters XML admits.
     """
@@ -210,8 +215,10 @@ def _patched_texts(frame: pl.DataFrame) -> pl.DataFrame:
         rows = frame[f"_odd_{target}"].arg_true()
         if not rows.len():
             continue
-        texts = frame[source].gather(rows)
-        cleaned = texts.str.replace_all(r"\s+", " ").str.strip_chars(" ")
+        texts, cleaned = frame[source].gather(rows), frame[target].gather(rows)
+        spaced = texts.str.contains(_OTHER_WHITESPACE).arg_true()
+        if spaced.len():
+            cleaned = cleaned.scatter(spaced, texts.gather(spaced).str.replace_all(r"\s+", " ").str.strip_chars(" "))
         full = texts.str.contains(_MARKUP_OR_INVISIBLE).arg_true()
         if full.len():
             cleaned = cleaned.scatter(full, [clean_text(text) for text in texts.gather(full)])

@@ -16,6 +16,19 @@ from hub_pipeline.lib.sources.columns import NEEDS_FULL_CLEAN, PAGE_SCHEMA
 _NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
 
 
+# An XML declaration naming another encoding than UTF-8.
+_OTHER_ENCODING = re.compile(rb"<\?xml[^>]*?encoding=[\"'](?!utf-8[\"'])", re.IGNORECASE)
+
+
+def columns_readable(body: bytes, closing_tag: bytes) -> bool:
+    """Whether a page may go to xml2arrow: UTF-8, and ending with its root's closing tag.
+
+    xml2arrow reads UTF-8 only, and stops without an error where a cut-off page ends, so a
+    page that does not end with its root element is given to lxml, which says what is wrong.
+    """
+    return body.rstrip().endswith(closing_tag) and not _OTHER_ENCODING.match(body.lstrip())
+
+
 class HistoryPageError(ValueError):
     """A stored page of a history source is not what the source should send."""
 

@@ -3,8 +3,8 @@
 A page contains about 1,000 records in a couple of megabytes, and a year of arXiv is some 300
 pages. xml2arrow, a compiled XML reader, turns a page into Arrow columns in one call, as
 oai_tables.yaml maps them: about four times as fast as lxml builds a tree of the same page.
-It matches element names without their namespaces and expands no entities, so a page is
-given to it only when it has the shape arXiv sends (UTF-8, default namespaces, closed root);
+It matches local names, ignoring namespaces, and expands no entities, so a page is given to
+it only when it has the shape arXiv sends (UTF-8, no prefixes, a closed root);
 a page it rejects or reads only in part (another metadata format, a record without an id)
 is read again with lxml, which gives the exact reason. Either way sources.columns normalizes
 the records a column at a time. Entities are never resolved and nothing is fetched.
@@ -22,7 +22,7 @@ from xml2arrow import XmlToArrowParser
 
 from hub_pipeline.lib.normalize import split_authors
 from hub_pipeline.lib.sources.columns import RAW_SCHEMA, arxiv_records, collect_frames, empty_raw, raw_frame
-from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError
+from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, columns_readable
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 ARXIV = "{http://arxiv.org/OAI/arXiv/}"
@@ -55,8 +55,6 @@ _METADATA_COUNT = etree.XPath("count(/o:OAI-PMH/o:ListRecords/o:record/o:metadat
 
 
 _TABLES = Path(__file__).with_name("oai_tables.yaml")
-# The start of a page xml2arrow may read: an XML declaration that names UTF-8 or no encoding.
-_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding=[\"'](?!utf-8[\"'])", re.IGNORECASE)
 
 
 def parse_oai_page(body: bytes, source_id: str, feed_category: str | None = None, *, first_index: int = 0) -> HistoryPage:
@@ -88,7 +86,7 @@ def _columns_parser() -> XmlToArrowParser:
 
 def _read_columns(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame] | None:
     """Read a page of arXiv's usual shape with xml2arrow; None when lxml must read it."""
-    if not body.rstrip().endswith(b"</OAI-PMH>") or _DECLARATION.match(body.lstrip()):
+    if not columns_readable(body, b"</OAI-PMH>"):
         return None
     try:
         tables = _columns_parser().parse(body)
