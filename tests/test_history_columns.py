@@ -71,7 +71,7 @@ def _records(**columns: list) -> pl.DataFrame:
     return arxiv_records(raw, source_id="s", source_kind="arxiv_oai")
 
 
-def test_arxiv_records_clean_text_as_clean_text_does():
+def test_column_cleaning_equals_clean_text():
     frame = _records(raw_title=COLUMN_TEXTS, raw_summary=COLUMN_TEXTS, journal_ref=COLUMN_TEXTS)
     expected = [clean_text(text) for text in COLUMN_TEXTS]
     assert frame["title"].to_list() == expected
@@ -79,7 +79,7 @@ def test_arxiv_records_clean_text_as_clean_text_does():
     assert frame["journal_ref"].to_list() == [text or None for text in expected]
 
 
-def test_arxiv_records_keep_the_first_valid_doi():
+def test_first_valid_doi_kept():
     values = {
         "10.1103/PhysRevLett.98.010401": "10.1103/physrevlett.98.010401",
         " 10.1000/ABC ": "10.1000/abc",

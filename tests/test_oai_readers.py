@@ -114,7 +114,7 @@ def test_deleted_records_and_tokens():
     assert parse_oai_page(EDGE_PAGES["no token"], "s").next_token is None
 
 
-# Pages xml2arrow must not read alone; lxml reads them or says what is wrong.
+# Pages xml2arrow must not read alone: lxml reads them or reports what is wrong.
 PREFIXED = b"""<?xml version="1.0" encoding="UTF-8"?>
 <o:OAI-PMH xmlns:o="http://www.openarchives.org/OAI/2.0/" xmlns:a="http://arxiv.org/OAI/arXiv/"><o:ListRecords>
 <o:record><o:header><o:identifier>oai:arXiv.org:2503.00001</o:identifier></o:header><o:metadata>
@@ -131,7 +131,7 @@ TWO_IDS = page(ARXIV_RECORD.replace("<id>2503.00001</id>", "<id>2503.00001</id><
 
 
 @pytest.mark.parametrize("body", [PREFIXED, LATIN1, OTHER_NAMESPACE, TWO_IDS], ids=["prefixes", "latin-1", "other namespace", "two ids"])
-def test_pages_of_another_shape_go_to_lxml(body):
+def test_unusual_pages_go_to_lxml(body):
     assert _read_columns(body, "s") is None
 
 
@@ -140,11 +140,11 @@ def test_lxml_reads_prefixed_and_latin1_pages():
     assert parse_oai_page(LATIN1, "s").entries[0].title == "Caf\u00e9 au lait"
 
 
-def test_a_record_in_another_namespace_is_rejected():
+def test_foreign_metadata_namespace_rejected():
     with pytest.raises(HistoryPageError, match="unsupported OAI metadata format"):
         parse_oai_page(OTHER_NAMESPACE, "s")
 
 
-def test_a_truncated_page_is_not_well_formed():
+def test_truncated_page_not_well_formed():
     with pytest.raises(HistoryPageError, match="not well-formed"):
         parse_oai_page(EDGE_PAGES["arXiv format"][:-40], "s")

@@ -45,7 +45,7 @@ def test_papers_and_listings_counts(first_run):
 
 
 @pytest.mark.parametrize("table", ["intermediate.paper_sightings", "intermediate.paper_latest_entry"])
-def test_models_built_in_passes_equal_one_pass(first_run, tmp_path, table):
+def test_passes_equal_one_pass(first_run, tmp_path, table):
     # The run built each in one pass (352 rows); 50 rows per pass makes eight.
     data_dir, _, _ = first_run
     copy = tmp_path / "warehouse.duckdb"

@@ -48,7 +48,7 @@ def test_invalid_header_named(tmp_path, text, message):
     assert "bad.sql" in str(raised.value)
 
 
-def test_model_built_in_passes_holds_every_group_once(tmp_path):
+def test_passes_hold_each_group_once(tmp_path):
     # 10 input rows at 3 per pass: 4 passes, each over the keys whose hash falls in it.
     model = parse_model(
         write(

@@ -56,8 +56,8 @@ _ARROW = {pl.Utf8: pa.string(), pl.Int32: pa.int32(), pl.List(pl.Utf8): pa.list_
 # class is valid in Python's re and in the regex engine polars uses.
 NEEDS_FULL_CLEAN = r"[&<\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]"
 _NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
-# What clean_text would change beyond whitespace, more exactly, for the column-wise cleaning: a
-# character reference as normalize._ENTITY reads it, a "<" that can open a tag, a comment or
+# Values that clean_text changes beyond whitespace, matched more exactly for the column-wise
+# cleaning: a character reference as normalize._ENTITY reads it, a "<" that can open a tag, a comment or
 # CDATA, or an invisible character. A "<" in "$n<k$" or "1 < 2" needs no more than folding.
 _MARKUP_OR_INVISIBLE = (
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
@@ -121,7 +121,7 @@ def arxiv_records(
     """Turn parsed arXiv records (a RAW_SCHEMA frame, or its lists) into rows of PAGE_SCHEMA, in the same order.
 
     One lazy query derives the columns, so polars' fixed cost per operation is paid once per
-    batch; the few values of an unusual shape are then patched in Python.
+    batch. The few values of an unusual shape are then patched in Python.
     """
     source = raw if isinstance(raw, pl.DataFrame) else raw_frame(raw)
     count = source.height
@@ -188,9 +188,9 @@ def arxiv_records(
 def _folded_text(source: str, target: str) -> list[pl.Expr]:
     """Fold ASCII whitespace, and mark in ``_odd_<target>`` the values that may need more.
 
-    Regular expressions that match any whitespace run are slow on abstracts; replacing line
-    feeds, tabs and carriage returns and then runs of spaces is ten times faster. XML admits no
-    other ASCII whitespace. The values marked (non-ASCII, or with "&", "<" or DEL) may hold other
+    Regular expressions that match any whitespace run are slow on abstracts, so line feeds, tabs
+    and carriage returns are replaced literally and runs of spaces folded after, ten times
+    faster. XML admits no other ASCII whitespace. The values marked (non-ASCII, or with "&", "<" or DEL) may hold other
     whitespace, markup, character references or invisible characters: _patched_texts sees to them.
     """
     text = pl.col(source).fill_null("")

@@ -24,7 +24,7 @@ def columns_readable(body: bytes, closing_tag: bytes) -> bool:
     """Whether a page may go to xml2arrow: UTF-8, and ending with its root's closing tag.
 
     xml2arrow reads UTF-8 only, and stops without an error where a cut-off page ends, so a
-    page that does not end with its root element is given to lxml, which says what is wrong.
+    page that does not end with its root element is given to lxml, which reports what is wrong.
     """
     return body.rstrip().endswith(closing_tag) and not _OTHER_ENCODING.match(body.lstrip())
 

@@ -85,7 +85,7 @@ def _columns_parser() -> XmlToArrowParser:
 
 
 def _read_columns(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame] | None:
-    """Read a page of arXiv's usual shape with xml2arrow; None when lxml must read it."""
+    """Read a page of arXiv's usual shape with xml2arrow, or return None when lxml must read it."""
     if not columns_readable(body, b"</OAI-PMH>"):
         return None
     try:
@@ -115,7 +115,7 @@ def _read_columns(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFram
 
 
 def _arxiv_format(rows: pl.DataFrame, authors: pl.DataFrame) -> pl.DataFrame:
-    """The records in the arXiv format; each author is "forenames keyname suffix"."""
+    """Join the arXiv-format records with their authors, each named "forenames keyname suffix"."""
     def part(name: str) -> pl.Expr:
         text = pl.col(name).str.strip_chars()
         return pl.when(text != "").then(text)
@@ -135,7 +135,7 @@ def _arxiv_format(rows: pl.DataFrame, authors: pl.DataFrame) -> pl.DataFrame:
 
 
 def _raw_format(elements: pl.DataFrame) -> pl.DataFrame:
-    """The records in the arXivRaw format: one row per record from one row per element."""
+    """Fold the arXivRaw rows, one per element, into one row per record."""
     if elements.height == 0:
         return pl.DataFrame(schema={"<record>": pl.UInt32})
     number = pl.col("version").str.slice(1).cast(pl.Int32, strict=False)
