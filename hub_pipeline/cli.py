@@ -76,8 +76,9 @@ def _use_config_files(sources: Path | None, radars: Path | None) -> tuple[Path, 
         os.environ["HUB_SOURCES_FILE"] = str(sources.resolve())
     if radars:
         os.environ["HUB_RADARS_FILE"] = str(radars.resolve())
-    sources_path = Path(os.environ.get("HUB_SOURCES_FILE") or "config/sources.yaml")
-    radars_path = Path(os.environ.get("HUB_RADARS_FILE") or "config/radars.yaml")
+    # Both are shown resolved, so the run's banner names them the same way.
+    sources_path = Path(os.environ.get("HUB_SOURCES_FILE") or "config/sources.yaml").resolve()
+    radars_path = Path(os.environ.get("HUB_RADARS_FILE") or "config/radars.yaml").resolve()
     return sources_path, radars_path
 
 
