@@ -65,6 +65,22 @@ def test_passes_hold_each_group_once(tmp_path):
     assert rows == [(0, 12, [0, 4, 8], 4), (1, 15, [1, 5, 9], 4), (2, 8, [2, 6], 4), (3, 10, [3, 7], 4)]
 
 
+def test_out_of_memory_names_the_setting(tmp_path):
+    model = parse_model(
+        write(
+            tmp_path / "main" / "big.sql",
+            "/*\ndescription: One row per number.\n*/\nSELECT i, list(i) AS items FROM range(3000000) t(i) GROUP BY i",
+        )
+    )
+    conn = duckdb.connect(config={"memory_limit": "20MB", "threads": 1})
+    conn.execute("CREATE TABLE main.big AS SELECT 1 AS i, [1] AS items")
+    with pytest.raises(SqlModelError) as raised:
+        build_model(conn, model, date(2025, 3, 1), date(2025, 3, 2))
+    assert "HUB_DUCKDB_MEMORY_LIMIT" in str(raised.value)
+    assert "now 19.0 MiB" in str(raised.value)
+    assert conn.execute("SELECT count(*) FROM main.big").fetchone() == (1,)
+
+
 def test_partitioned_model_replaces_window_only(tmp_path):
     model = parse_model(
         write(

@@ -212,7 +212,14 @@ def build_model(conn: duckdb.DuckDBPyConnection, model: SqlModel, window_start: 
         conn.execute("COMMIT")
     except duckdb.Error as error:
         conn.execute("ROLLBACK")
-        raise SqlModelError(f"building {model.table} from {model.path} failed: {error}") from error
+        hint = ""
+        if isinstance(error, duckdb.OutOfMemoryException):
+            limit = conn.execute("SELECT current_setting('memory_limit')").fetchone()
+            hint = (
+                f". The previous {model.table} is kept. Raise HUB_DUCKDB_MEMORY_LIMIT (DuckDB's memory_limit,"
+                f" now {limit[0] if limit else 'unknown'}) and run again"
+            )
+        raise SqlModelError(f"building {model.table} from {model.path} failed: {error}{hint}") from error
     count = conn.execute(f"SELECT count(*) FROM {model.table}").fetchone()
     return int(count[0]) if count else 0
 
