@@ -283,7 +283,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
             if not result.success:
                 print(f"error: the backfill of {first}..{last} failed (run id {result.run_id}); run the same command again to resume from the days not done", file=sys.stderr)
                 return 1
-            failed_days = _print_day_counts(first, last)
+            failed_days, first_failure = _print_day_counts(first, last)
             if with_briefings:
                 daily = defs.resolve_job_def("daily_job")
                 downstream = [key for key in daily.asset_layer.executable_asset_keys if key.to_user_string() in DOWNSTREAM]
@@ -309,10 +309,12 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
         backfill_lib.set_progress(None)
     _print_outputs(data_dir, with_briefings)
     if failed_days:
+        source_id, outcome, reason = first_failure or ("?", "?", "?")
         print(
-            f"error: {len(failed_days)} of {day_count} days have a source whose fetch or parse failed "
-            f"(first {failed_days[0]}; reasons in the warehouse table fetch_log). Fix the cause, then run "
-            "the same command again: it retries only the days not done.",
+            f"error: {len(failed_days)} of {day_count} days have a source whose fetch or parse failed. "
+            f"First {failed_days[0]}, {source_id} ({outcome}): {reason}\n"
+            "Fix the cause, then run the same command again: it retries only the days not done. "
+            "Every day's reason is in the warehouse table fetch_log.",
             file=sys.stderr,
         )
         return 3
@@ -340,10 +342,11 @@ BACKFILL_DUCKDB_THREADS = "1"
 PLANNED_EVENTS_SETTING = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
-def _print_day_counts(first: date, last: date) -> list[date]:
+def _print_day_counts(first: date, last: date) -> tuple[list[date], tuple | None]:
     """Print entries per day and source outcome, from fetch_log, as stored in the warehouse now.
 
-    Return the days with a source-day that failed (fetch or parse errors).
+    Return the days with a source-day that failed (fetch or parse errors), and the source id,
+    outcome and reason of the first such source-day.
     """
     import duckdb
 
@@ -353,13 +356,19 @@ def _print_day_counts(first: date, last: date) -> list[date]:
             SELECT day, sum(items) AS items, count(*) FILTER (WHERE outcome = 'loaded') AS loaded,
                    count(*) FILTER (WHERE outcome NOT IN ('loaded', 'no_announcement', 'skipped')) AS problems,
                    count(*) FILTER (WHERE outcome = 'skipped') AS skipped,
-                   count(*) FILTER (WHERE outcome IN ('source_error', 'parse_error')) AS failed
+                   count(*) FILTER (WHERE outcome IN ('source_error', 'parse_error')) AS failed,
+                   count(*) FILTER (WHERE outcome = 'no_announcement') AS no_mailing
             FROM main.fetch_log WHERE day BETWEEN ? AND ? GROUP BY day ORDER BY day
             """,
             [first, last],
         ).fetchall()
         skipped = conn.execute(
             "SELECT source_id, reason FROM main.fetch_log WHERE day BETWEEN ? AND ? AND outcome = 'skipped' ORDER BY day LIMIT 1",
+            [first, last],
+        ).fetchone()
+        first_failure = conn.execute(
+            "SELECT source_id, outcome, reason FROM main.fetch_log WHERE day BETWEEN ? AND ? "
+            "AND outcome IN ('source_error', 'parse_error') ORDER BY day, source_id LIMIT 1",
             [first, last],
         ).fetchone()
     shown = rows if len(rows) <= 40 else rows[:20] + [None] + rows[-20:]
@@ -369,11 +378,12 @@ def _print_day_counts(first: date, last: date) -> list[date]:
             continue
         notes = [f"{row[3]} with problems"] if row[3] else []
         notes += [f"{row[4]} skipped"] if row[4] else []
+        notes += ["no announcement (weekend or arXiv holiday)"] if row[6] and not row[2] else []
         print(f"  {row[0]}  {row[1] or 0:7d} entries  {row[2]} sources loaded" + "".join(f", {note}" for note in notes))
     if skipped:
         # A skipped source-day is not done, so saying why keeps a user from taking it as empty.
         print(f"Skipped source-days, for example {skipped[0]}: {skipped[1]}")
-    return [row[0] for row in rows if row[5]]
+    return [row[0] for row in rows if row[5]], first_failure
 
 
 def main(argv: list[str] | None = None) -> int:

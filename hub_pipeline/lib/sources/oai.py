@@ -177,7 +177,12 @@ def _read_tree(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame]:
         # A deleted record has no metadata; a record in another format has no arXiv id.
         for element in root.iterfind(f"{OAI}ListRecords/{_RECORD}/{_METADATA}/*"):
             if element.tag not in (ARXIV + "arXiv", ARXIV_RAW + "arXivRaw"):
-                raise HistoryPageError(f"{source_id}: unsupported OAI metadata format {element.tag!r}; use metadataPrefix arXiv or arXivRaw")
+                record = element.getparent().getparent()
+                identifier = record.findtext(f"{OAI}header/{_IDENTIFIER}", default="").strip() or "without an identifier"
+                raise HistoryPageError(
+                    f"{source_id}: unsupported OAI metadata format {element.tag!r} in record {identifier}. "
+                    "Set the source's metadata_prefix to arXiv or arXivRaw"
+                )
     raw = empty_raw()
     _append(records, raw)
     page = HistoryPage()
