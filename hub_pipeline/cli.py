@@ -258,7 +258,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     history = sum(1 for source in enabled if backfill_lib.is_history_source(source))
     bars = StageBars(
         {
-            "page": {"desc": "pages harvested", "unit": "page"},
+            "page": {"desc": "pages harvested", "unit": " pages"},  # no total: tqdm writes "10 pages"
             "day": {"desc": "days settled", "total": day_count * history or None, "unit": "source-day"},
             "briefing": {"desc": "briefings", "total": day_count, "unit": "day"},
         }
@@ -310,6 +310,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     _print_outputs(data_dir, with_briefings)
     if failed_days:
         source_id, outcome, reason = first_failure or ("?", "?", "?")
+        reason = reason.removeprefix(f"{source_id}: ")  # parsers' messages start with the source id
         print(
             f"error: {len(failed_days)} of {day_count} days have a source whose fetch or parse failed. "
             f"First {failed_days[0]}, {source_id} ({outcome}): {reason}\n"
@@ -379,7 +380,7 @@ def _print_day_counts(first: date, last: date) -> tuple[list[date], tuple | None
         notes = [f"{row[3]} with problems"] if row[3] else []
         notes += [f"{row[4]} skipped"] if row[4] else []
         notes += ["no announcement (weekend or arXiv holiday)"] if row[6] and not row[2] else []
-        print(f"  {row[0]}  {row[1] or 0:7d} entries  {row[2]} sources loaded" + "".join(f", {note}" for note in notes))
+        print(f"  {row[0]}  {row[1] or 0:7d} entries  {_count(row[2], 'source')} loaded" + "".join(f", {note}" for note in notes))
     if skipped:
         # A skipped source-day is not done, so saying why keeps a user from taking it as empty.
         print(f"Skipped source-days, for example {skipped[0]}: {skipped[1]}")

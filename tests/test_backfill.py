@@ -326,7 +326,7 @@ def test_cli_backfill_prints_days_and_resumes(tmp_path, oai_sources):
     command = [sys.executable, "-m", "hub_pipeline.cli", "backfill", "--from", "2007-04-02", "--to", "2007-04-08", "--sources", str(oai_sources)]
     first = subprocess.run(command, capture_output=True, text=True, env=env, cwd=Path(__file__).resolve().parents[1], check=False)
     assert first.returncode == 0, first.stderr[-2000:]
-    assert "2007-04-02        3 entries  1 sources loaded" in first.stdout
+    assert "2007-04-02        3 entries  1 source loaded" in first.stdout
     assert "2007-04-07        0 entries  0 sources loaded, no announcement (weekend or arXiv holiday)" in first.stdout
     assert "days settled: 100%" in first.stderr
     assert "check expected_vs_observed_counts failed" not in first.stdout  # no false alarm on harvested days
@@ -440,7 +440,7 @@ def test_killed_backfill_frees_writer_slot(tmp_path, oai_sources):
         raise AssertionError("the second backfill waited for the dead run's pool slot") from None
     assert again.returncode == 0, stderr[-2000:]
     assert "ended without finishing, probably killed; marked failed and its duckdb_writer slot freed" in stdout
-    assert "2007-04-02        3 entries  1 sources loaded" in stdout
+    assert "2007-04-02        3 entries  1 source loaded" in stdout
 
 
 def test_failing_source_backfill_exits_3(tmp_path):
