@@ -1,7 +1,8 @@
 """Radar quality on the labelled relevance set: precision@10, precision@50 and recall per radar.
 
-Three systems rank the same collection (the arXiv listings of 2025-03-20, 03-21 and 03-24 in
-the shared corpus, one row per paper):
+Three systems rank the same collection (the arXiv listings of three days in the shared corpus,
+one row per paper: 2025-03-20, 03-21 and 03-24 for the dev set, 03-25, 03-26 and 03-27 for
+the held-out set):
 
 - radar: hub_pipeline's ranker (BM25 on the query + similarity to seeds and description);
 - keywords: a paper matches when any keyword occurs as a substring of title + abstract,
@@ -9,9 +10,10 @@ the shared corpus, one row per paper):
 - svm: TF-IDF + linear SVM trained with the seed papers as positives and the collection as
   negatives, ranked by the decision value (the approach of arxiv-sanity-lite).
 
-    python bench/radar_quality.py            # the table, from tests/data/radar_relevance/labels.csv
-    python bench/radar_quality.py --splits   # also rank each of SPLITS alone and report it
-    python bench/radar_quality.py --pool F   # write the papers to judge (pooled, shuffled) to F
+    python bench/radar_quality.py                 # the dev table, from tests/data/radar_relevance/labels.csv
+    python bench/radar_quality.py --splits        # also rank each of SPLITS (dev days) alone and report it
+    python bench/radar_quality.py --set heldout   # the held-out table, from labels-heldout.csv
+    python bench/radar_quality.py --pool F        # write the papers to judge (pooled, shuffled) to F
 
 Recall counts the judged relevant papers in the list a system returns, capped at RETURNED
 papers (radar: the matches above its thresholds; keywords: the papers with a keyword; svm: its
@@ -45,12 +47,20 @@ from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings  # noqa
 from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "radar_relevance"
-COLLECTION_DAYS = ["2025-03-20", "2025-03-21", "2025-03-24"]
+# Two labelled collections. "dev" was judged first and the semantic share was chosen on it;
+# "heldout" was pooled and judged later, with the ranker frozen, so it measures the ranker
+# on papers no ranking decision has seen.
+COLLECTIONS = {
+    "dev": (["2025-03-20", "2025-03-21", "2025-03-24"], "labels.csv"),
+    "heldout": (["2025-03-25", "2025-03-26", "2025-03-27"], "labels-heldout.csv"),
+}
 SEED_DAYS = ["2025-03-18", "2025-03-19"]
 # Day groups ranked on their own for --splits, to check that a change chosen on the whole
 # collection also holds for each group's papers.
 SPLITS = {"2025-03-20": ["2025-03-20"], "2025-03-21 + 2025-03-24": ["2025-03-21", "2025-03-24"]}
 RETURNED = 100
+# Characters of the abstract a judge reads in the pool file (the dev pool showed 300).
+ABSTRACT_SHOWN = 700
 
 
 def fixtures_dir() -> Path:
@@ -153,9 +163,9 @@ def pool_key(radar_id: str, paper_id: str) -> str:
     return hashlib.sha256(f"{radar_id}|{paper_id}".encode()).hexdigest()
 
 
-def load_labels() -> dict[str, dict[str, bool]]:
+def load_labels(name: str) -> dict[str, dict[str, bool]]:
     labels: dict[str, dict[str, bool]] = {}
-    with (DATA / "labels.csv").open(encoding="utf-8") as handle:
+    with (DATA / name).open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             labels.setdefault(row["radar_id"], {})[row["paper_id"]] = row["relevant"] == "1"
     return labels
@@ -171,26 +181,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", type=Path, help="write the pooled papers to judge to this JSONL file")
     parser.add_argument("--splits", action="store_true", help="also rank and report each day group of SPLITS alone")
+    parser.add_argument("--set", choices=sorted(COLLECTIONS), default="dev", help="which labelled collection (default dev)")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "bench_embeddings.duckdb")
     args = parser.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)
+    days, labels_name = COLLECTIONS[args.set]
 
-    collection = load_days(COLLECTION_DAYS)
+    collection = load_days(days)
     seeds = load_days(SEED_DAYS)
     radars, extras = load_radars()
     seed_vectors = embed(seeds, args.cache)
     systems = rank_systems(collection, seeds, radars, extras, embed(collection, args.cache), seed_vectors)
 
     if args.pool:
-        write_pool(args.pool, collection, radars, extras, systems)
+        write_pool(args.pool, collection, radars, systems, labels_name)
         return
-    labels = load_labels()
+    labels = load_labels(labels_name)
     report(radars, systems, labels)
-    if not args.splits:
+    if not args.splits or args.set != "dev":
         return
 
-    for name, days in SPLITS.items():
-        part = load_days(days)
+    for name, split_days in SPLITS.items():
+        part = load_days(split_days)
         part_systems = rank_systems(part, seeds, radars, extras, embed(part, args.cache), seed_vectors)
         in_part = set(part["paper_id"].to_list())
         part_labels = {
@@ -219,7 +231,7 @@ def rank_systems(collection, seeds, radars, extras, vectors, seed_vectors):
     return systems
 
 
-def write_pool(path: Path, collection, radars, extras, systems) -> None:
+def write_pool(path: Path, collection, radars, systems, labels_name: str) -> None:
     """Pool: the top 50 of each system plus a fixed random sample, shuffled, without system names.
 
     Papers already in labels.csv are left out, so a new system only adds its unjudged papers.
@@ -227,7 +239,7 @@ def write_pool(path: Path, collection, radars, extras, systems) -> None:
     rng = np.random.default_rng(20250320)
     ids = collection["paper_id"].to_list()
     info = {row["paper_id"]: row for row in collection.iter_rows(named=True)}
-    judged = load_labels() if (DATA / "labels.csv").is_file() else {}
+    judged = load_labels(labels_name) if (DATA / labels_name).is_file() else {}
     with path.open("w", encoding="utf-8") as handle:
         for radar in radars:
             pool = set(judged.get(radar.id, {}))
@@ -244,7 +256,7 @@ def write_pool(path: Path, collection, radars, extras, systems) -> None:
                     sampled += 1
             for paper_id in sorted(pool - set(judged.get(radar.id, {})), key=lambda pid: pool_key(radar.id, pid)):
                 paper = info[paper_id]
-                record = {"radar_id": radar.id, "paper_id": paper_id, "title": paper["title"], "abstract": paper["abstract"][:300]}
+                record = {"radar_id": radar.id, "paper_id": paper_id, "title": paper["title"], "abstract": paper["abstract"][:ABSTRACT_SHOWN]}
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             print(f"{radar.id}: {len(pool)} papers to judge", file=sys.stderr)
 
