@@ -200,6 +200,14 @@ def test_backfill_fills_every_day_once_and_a_rerun_changes_nothing(tmp_path, oai
     materialized = instance.get_materialized_partitions(AssetKey("entries"))
     assert {f"2007-04-{day:02d}" for day in range(2, 16)} <= materialized
 
+    # The UI's metadata of raw_payloads counts the harvest's pages and bytes.
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        pages, stored_bytes = conn.execute("SELECT sum(pages), sum(bytes) FROM raw.harvests").fetchone()
+    metadata = result.asset_materializations_for_node("raw_payloads")[0].metadata
+    assert metadata["fetched"].value == pages
+    assert metadata["bytes"].value == stored_bytes
+    assert stored_bytes > 0
+
     _run(data_dir, oai_sources, "2007-04-02", "2007-04-15")
     assert _snapshot(data_dir) == first
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:

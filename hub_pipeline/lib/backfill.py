@@ -135,6 +135,7 @@ class Harvest:
     complete: bool
     manifest_sha256: str | None
     reason: str | None
+    bytes: int = 0
 
 
 def days_to_fetch(conn: duckdb.DuckDBPyConnection, source: SourceConfig, days: list[date]) -> list[date]:
@@ -223,7 +224,7 @@ def harvest(
         f"{source.id}: harvest {window_start}..{window_end - timedelta(days=1)}: {len(digests)} pages, {total_bytes} bytes"
         + ("" if complete else f", incomplete: {reason}")
     )
-    return Harvest(harvest_id, source.id, window_start, window_end, len(digests), complete, manifest, reason)
+    return Harvest(harvest_id, source.id, window_start, window_end, len(digests), complete, manifest, reason, total_bytes)
 
 
 def _attempt_row(source: SourceConfig, day: date, url: str, result: Any) -> Row:

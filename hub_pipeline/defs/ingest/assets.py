@@ -65,18 +65,23 @@ def raw_payloads(context: AssetExecutionContext, duckdb: DuckDBResource, hub: Hu
             )
 
     counts = ingest.count_by(attempts, "outcome")
-    fetched_bytes = sum(attempt["bytes"] or 0 for attempt in attempts)
-    context.log.info(f"{days[0]}..{days[-1]}: {len(attempts)} daily fetches, outcomes {counts}, {fetched_bytes} bytes; {len(harvests)} harvests")
+    daily_bytes = sum(attempt["bytes"] or 0 for attempt in attempts)
+    harvest_pages = sum(item.pages for item in harvests)
+    context.log.info(
+        f"{days[0]}..{days[-1]}: {len(attempts)} daily fetches, outcomes {counts}, {daily_bytes} bytes; "
+        f"{len(harvests)} harvests, {harvest_pages} pages"
+    )
+    # "fetched" and "bytes" count every stored payload: daily feeds and harvest pages alike.
     return MaterializeResult(
         metadata={
             "days": len(days),
             "sources": len(sources),
-            "fetched": counts.get("fetched", 0),
+            "fetched": counts.get("fetched", 0) + harvest_pages,
             "not_modified": counts.get("not_modified", 0),
             "source_errors": counts.get("source_error", 0) + sum(not item.complete for item in harvests),
             "skipped": counts.get("skipped", 0) + counts.get("no_announcement", 0),
-            "bytes": fetched_bytes,
-            "harvest_pages": sum(item.pages for item in harvests),
+            "bytes": daily_bytes + sum(item.bytes for item in harvests),
+            "harvest_pages": harvest_pages,
             "preview": MetadataValue.md(ingest.attempts_markdown(attempts[-50:]) + backfill.harvests_markdown(harvests)),
         }
     )
