@@ -5,6 +5,7 @@ it cannot read exactly must reach lxml. The hand-made pages hold the edge cases;
 values in them were written from the XML by hand.
 """
 
+import re
 from datetime import date
 
 import pytest
@@ -146,5 +147,8 @@ def test_foreign_metadata_namespace_rejected():
 
 
 def test_truncated_page_not_well_formed():
-    with pytest.raises(HistoryPageError, match="not well-formed"):
+    with pytest.raises(HistoryPageError, match="not well-formed") as raised:
         parse_oai_page(EDGE_PAGES["arXiv format"][:-40], "s")
+    message = str(raised.value)
+    assert re.search(r"\(line \d+, column \d+\)$", message), message
+    assert message.count("line") == 2, message  # libxml2's "in tag ... line N", then the position once

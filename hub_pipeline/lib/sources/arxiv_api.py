@@ -12,7 +12,7 @@ import polars as pl
 from lxml import etree
 
 from hub_pipeline.lib.sources.columns import arxiv_records, clean_xml_text, collect_lists, empty_raw
-from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, unwrap_recorded
+from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, unwrap_recorded, xml_error_detail
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
@@ -51,7 +51,7 @@ def read_arxiv_api_page(body: bytes, source_id: str) -> tuple[HistoryPage, dict[
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as error:
-        raise HistoryPageError(f"{source_id}: the arXiv API response is not well-formed XML: {error}") from error
+        raise HistoryPageError(f"{source_id}: the arXiv API response is not well-formed XML: {xml_error_detail(error)}") from error
     page = HistoryPage()
     entries: list[list] = []
     entry: list = [None] * 10  # collects the feed's own elements before the first entry

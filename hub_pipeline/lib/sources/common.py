@@ -7,6 +7,7 @@ import re
 from datetime import date
 
 import polars as pl
+from lxml import etree
 
 from hub_pipeline.lib.models import Entry
 from hub_pipeline.lib.normalize import _surname, clean_text, title_key
@@ -18,6 +19,17 @@ _NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
 
 # An XML declaration naming another encoding than UTF-8.
 _OTHER_ENCODING = re.compile(rb"<\?xml[^>]*?encoding=[\"'](?!utf-8[\"'])", re.IGNORECASE)
+
+
+def xml_error_detail(error: etree.XMLSyntaxError) -> str:
+    """Describe an lxml syntax error once: libxml2's message, then its line and column.
+
+    ``str(error)`` repeats the position ("..., line 1, column 145 (<string>, line 1)").
+    """
+    last = error.error_log.last_error
+    if last is None:
+        return str(error)
+    return f"{last.message} (line {last.line}, column {last.column})"
 
 
 def columns_readable(body: bytes, closing_tag: bytes) -> bool:

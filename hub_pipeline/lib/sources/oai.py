@@ -22,7 +22,7 @@ from xml2arrow import XmlToArrowParser
 
 from hub_pipeline.lib.normalize import split_authors
 from hub_pipeline.lib.sources.columns import RAW_SCHEMA, arxiv_records, collect_frames, empty_raw, raw_frame
-from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, columns_readable
+from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, columns_readable, xml_error_detail
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 ARXIV = "{http://arxiv.org/OAI/arXiv/}"
@@ -168,7 +168,7 @@ def _read_tree(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame]:
     try:
         root = etree.fromstring(body, _PARSER)
     except etree.XMLSyntaxError as error:
-        raise HistoryPageError(f"{source_id}: the OAI-PMH page is not well-formed XML: {error}") from error
+        raise HistoryPageError(f"{source_id}: the OAI-PMH page is not well-formed XML: {xml_error_detail(error)}") from error
     error = root.find(_ERROR)
     if error is not None:
         _raise_for_error(source_id, error.get("code", ""), error.text)
