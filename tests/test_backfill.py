@@ -132,6 +132,36 @@ def test_oai_harvest_follows_tokens_obeys_retry_after_and_ends_on_the_empty_toke
     assert min(gaps) >= 0.04  # the polite delay between pages
 
 
+def test_interrupted_harvest_stays_incomplete(fixtures, tmp_path):
+    pages = oai_pages(fixtures)
+    sources = write_sources(tmp_path / "sources.yaml", [])
+
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt  # Ctrl-C during the polite delay before page 2
+
+    with OaiServer(pages, busy_on_request=0) as server:
+        sources.write_text(
+            f"fetch: {{contact_email: tests@example.org}}\nsources:\n"
+            f"  - {{id: arxiv-oai-cs, kind: arxiv_oai, set: cs, url: '{server.url}', delay_s: 0.05}}\n"
+        )
+        source = load_sources(sources).sources[0]
+        settings = FetchSettings(user_agent="AcademicHub-tests (mailto:tests@example.org)", max_attempts=3)
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+            ensure_tables(conn)
+            with pytest.raises(KeyboardInterrupt):
+                backfill.harvest(conn, source, date(2016, 1, 1), date(2016, 3, 1), settings, tmp_path / "raw", sleep=interrupt)
+            row = conn.execute("SELECT complete, finished_at, pages, bytes, reason FROM raw.harvests").fetchone()
+            stored = conn.execute("SELECT count(*) FROM raw.harvest_pages").fetchone()[0]
+
+    complete, finished_at, page_count, stored_bytes, reason = row
+    assert complete is False
+    assert finished_at is None
+    assert page_count == 1
+    assert stored == 1
+    assert stored_bytes == pages[0].stat().st_size
+    assert reason == backfill.UNFINISHED_REASON
+
+
 # --- ranged runs over stored pages ----------------------------------------------------------------
 
 

@@ -87,7 +87,7 @@ _HARVEST_TABLES = {
         payload_sha256 VARCHAR NOT NULL, bytes BIGINT NOT NULL""",
 }
 _HARVEST_COMMENTS = {
-    "raw.harvests": "One row per harvest of a history source over a window of days; complete when the last page was reached and no page failed to parse.",
+    "raw.harvests": "One row per harvest of a history source over a window of days, written when it starts; complete when the last page was reached and no page failed to parse; finished_at stays NULL when the process was stopped first.",
     "raw.harvest_pages": "One row per page of a harvest, in the order the source served them.",
 }
 
@@ -105,6 +105,10 @@ def set_progress(callback: Progress | None) -> None:
 def _report(stage: str, amount: int = 1) -> None:
     if _progress is not None:
         _progress(stage, amount)
+
+
+# The reason of a harvest row until the harvest ends. It stays when the process is stopped.
+UNFINISHED_REASON = "the harvest did not finish: the process was interrupted or stopped before the last page"
 
 
 def ensure_harvest_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -176,6 +180,12 @@ def harvest(
     total_bytes = 0
     reason: str | None = None
     delay = source.delay_s if source.delay_s is not None else DEFAULT_DELAY_S[source.kind]
+    # The row exists from the start, so a harvest cut off by Ctrl-C or a killed process stays
+    # visible as incomplete, with the pages it stored. The next backfill fetches it again.
+    conn.execute(
+        "INSERT INTO raw.harvests VALUES (?, ?, ?, ?, ?, ?, NULL, 0, 0, false, NULL, ?)",
+        [harvest_id, source.id, source.kind, window_start, window_end, started_at, UNFINISHED_REASON],
+    )
 
     with httpx.Client(timeout=settings.timeout_s, follow_redirects=True) as client:
         pages = _page_urls(source, window_start, window_end, contact_email)
@@ -198,6 +208,9 @@ def harvest(
             )
             digests.append(attempt["payload_sha256"])
             total_bytes += attempt["bytes"]
+            conn.execute(
+                "UPDATE raw.harvests SET pages = ?, bytes = ? WHERE harvest_id = ?", [len(digests), total_bytes, harvest_id]
+            )
             _report("page")
             try:
                 url = pages.send(result.body)
@@ -216,9 +229,11 @@ def harvest(
         body = json.dumps({"source_id": source.id, "window": [str(window_start), str(window_end)], "pages": digests}).encode()
         manifest, _ = store_payload(raw_dir, body)
     conn.execute(
-        "INSERT INTO raw.harvests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [harvest_id, source.id, source.kind, window_start, window_end, started_at, datetime.now(timezone.utc),
-         len(digests), total_bytes, complete, manifest, reason],
+        """
+        UPDATE raw.harvests SET finished_at = ?, pages = ?, bytes = ?, complete = ?, manifest_sha256 = ?, reason = ?
+        WHERE harvest_id = ?
+        """,
+        [datetime.now(timezone.utc), len(digests), total_bytes, complete, manifest, reason, harvest_id],
     )
     (log.info if complete else log.warning)(
         f"{source.id}: harvest {window_start}..{window_end - timedelta(days=1)}: {len(digests)} pages, {total_bytes} bytes"
@@ -599,7 +614,7 @@ def _record_failed_harvest(conn, source: SourceConfig, days: list[date], log: An
         """
         SELECT reason FROM raw.harvests
         WHERE source_id = ? AND NOT complete AND window_end > ? AND window_start <= ?
-        ORDER BY finished_at DESC LIMIT 1
+        ORDER BY started_at DESC LIMIT 1
         """,
         [source.id, days[0], days[-1]],
     ).fetchone()
