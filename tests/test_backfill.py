@@ -98,16 +98,21 @@ class OaiServer:
         self.thread.join(timeout=5)
 
 
+def _served_oai_source(sources: Path, url: str):
+    """Write a sources file with one OAI-PMH source at ``url``; return it and fetch settings."""
+    sources.write_text(
+        f"fetch: {{contact_email: tests@example.org}}\nsources:\n"
+        f"  - {{id: arxiv-oai-cs, kind: arxiv_oai, set: cs, url: '{url}', delay_s: 0.05}}\n"
+    )
+    settings = FetchSettings(user_agent="AcademicHub-tests (mailto:tests@example.org)", max_attempts=3)
+    return load_sources(sources).sources[0], settings
+
+
 def test_oai_harvest_follows_tokens_obeys_retry_after_and_ends_on_the_empty_token(fixtures, tmp_path):
     pages = oai_pages(fixtures)
     sources = write_sources(tmp_path / "sources.yaml", [])
     with OaiServer(pages, busy_on_request=4) as server:
-        sources.write_text(
-            f"fetch: {{contact_email: tests@example.org}}\nsources:\n"
-            f"  - {{id: arxiv-oai-cs, kind: arxiv_oai, set: cs, url: '{server.url}', delay_s: 0.05}}\n"
-        )
-        source = load_sources(sources).sources[0]
-        settings = FetchSettings(user_agent="AcademicHub-tests (mailto:tests@example.org)", max_attempts=3)
+        source, settings = _served_oai_source(sources, server.url)
         with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
             ensure_tables(conn)
             result = backfill.harvest(conn, source, date(2016, 1, 1), date(2016, 3, 1), settings, tmp_path / "raw")
@@ -140,12 +145,7 @@ def test_interrupted_harvest_stays_incomplete(fixtures, tmp_path):
         raise KeyboardInterrupt  # Ctrl-C during the polite delay before page 2
 
     with OaiServer(pages, busy_on_request=0) as server:
-        sources.write_text(
-            f"fetch: {{contact_email: tests@example.org}}\nsources:\n"
-            f"  - {{id: arxiv-oai-cs, kind: arxiv_oai, set: cs, url: '{server.url}', delay_s: 0.05}}\n"
-        )
-        source = load_sources(sources).sources[0]
-        settings = FetchSettings(user_agent="AcademicHub-tests (mailto:tests@example.org)", max_attempts=3)
+        source, settings = _served_oai_source(sources, server.url)
         with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
             ensure_tables(conn)
             with pytest.raises(KeyboardInterrupt):
