@@ -47,9 +47,9 @@ from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings  # noqa
 from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "radar_relevance"
-# Two labelled collections. "dev" was judged first and the semantic share was chosen on it;
-# "heldout" was pooled and judged later, with the ranker frozen, so it measures the ranker
-# on papers no ranking decision has seen.
+# Two labelled collections. "dev" was judged first, and the semantic share was chosen on it.
+# "heldout" was pooled and judged later with the ranker frozen, so it measures the ranker on
+# papers that no ranking decision has seen.
 COLLECTIONS = {
     "dev": (["2025-03-20", "2025-03-21", "2025-03-24"], "labels.csv"),
     "heldout": (["2025-03-25", "2025-03-26", "2025-03-27"], "labels-heldout.csv"),

@@ -309,8 +309,8 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
         backfill_lib.set_progress(None)
     _print_outputs(data_dir, with_briefings)
     if failed_days:
-        source_id, outcome, reason = first_failure or ("?", "?", "?")
-        reason = reason.removeprefix(f"{source_id}: ")  # parsers' messages start with the source id
+        source_id, outcome, reason = first_failure or ("?", "?", None)
+        reason = (reason or "no reason recorded").removeprefix(f"{source_id}: ")  # parsers' messages start with the source id
         print(
             f"error: {len(failed_days)} of {day_count} days have a source whose fetch or parse failed. "
             f"First {failed_days[0]}, {source_id} ({outcome}): {reason}\n"

@@ -57,8 +57,8 @@ _ARROW = {pl.Utf8: pa.string(), pl.Int32: pa.int32(), pl.List(pl.Utf8): pa.list_
 NEEDS_FULL_CLEAN = r"[&<\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]"
 _NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
 # Values that clean_text changes beyond whitespace, matched more exactly for the column-wise
-# cleaning: a character reference as normalize._ENTITY reads it, a "<" that can open a tag, a comment or
-# CDATA, or an invisible character. A "<" in "$n<k$" or "1 < 2" needs no more than folding.
+# cleaning: a character reference as normalize._ENTITY reads it, a "<" that can open a tag,
+# a comment or CDATA, or an invisible character. A "<" in "$n<k$" or "1 < 2" needs no more than folding.
 _MARKUP_OR_INVISIBLE = (
     r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});"
     r"|<\s*/?\s*[A-Za-z]|<!"
@@ -189,9 +189,10 @@ def _folded_text(source: str, target: str) -> list[pl.Expr]:
     """Fold ASCII whitespace, and mark in ``_odd_<target>`` the values that may need more.
 
     Regular expressions that match any whitespace run are slow on abstracts, so line feeds, tabs
-    and carriage returns are replaced literally and runs of spaces folded after, ten times
-    faster. XML admits no other ASCII whitespace. The values marked (non-ASCII, or with "&", "<" or DEL) may hold other
-    whitespace, markup, character references or invisible characters: _patched_texts sees to them.
+    and carriage returns are replaced literally and runs of spaces folded after, about ten
+    times faster. XML admits no other ASCII whitespace. A marked value (non-ASCII, or with "&", "<" or
+    DEL) may contain other whitespace, markup, character references or invisible characters,
+    which _patched_texts cleans.
     """
     text = pl.col(source).fill_null("")
     folded = text
@@ -205,10 +206,11 @@ def _folded_text(source: str, target: str) -> list[pl.Expr]:
 
 
 def _patched_texts(frame: pl.DataFrame) -> pl.DataFrame:
-    """Clean the values marked odd as clean_text would: Unicode whitespace folds too, and values
-    holding markup, character references or invisible characters go through clean_text itself.
+    """Clean the values that _folded_text marked, with the result clean_text gives.
 
-    polars' \\s is Unicode whitespace, as str.split and re's \\s are for the characters XML admits.
+    Unicode whitespace is folded too, and a value with markup, character references or
+    invisible characters goes through clean_text itself. polars' \\s matches Unicode whitespace,
+    as str.split and re's \\s do for the characters XML admits.
     """
     patched = {}
     for source, target in (("raw_title", "title"), ("raw_summary", "abstract"), ("journal_ref", "_journal_ref")):

@@ -33,10 +33,10 @@ def xml_error_detail(error: etree.XMLSyntaxError) -> str:
 
 
 def columns_readable(body: bytes, closing_tag: bytes) -> bool:
-    """Whether a page may go to xml2arrow: UTF-8, and ending with its root's closing tag.
+    """Return whether xml2arrow may read a page: UTF-8, and ending with its root's closing tag.
 
-    xml2arrow reads UTF-8 only, and stops without an error where a cut-off page ends, so a
-    page that does not end with its root element is given to lxml, which reports what is wrong.
+    xml2arrow reads UTF-8 only, and it stops without an error where a cut-off page ends. So a
+    page that does not end with its root element goes to lxml, which reports what is wrong.
     """
     return body.rstrip().endswith(closing_tag) and not _OTHER_ENCODING.match(body.lstrip())
 

@@ -111,7 +111,18 @@ def _read_columns(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFram
         # A record in another metadata format or namespace, or without an id: lxml decides.
         return None
     frame = records.join(rows.select("<record>", "guid"), on="<record>", how="left").sort("<record>")
-    return page, frame.select(pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype=dtype).alias(name) for name, dtype in RAW_SCHEMA.items())
+    return page, _in_raw_schema(frame)
+
+
+def _in_raw_schema(frame: pl.DataFrame) -> pl.DataFrame:
+    """Select RAW_SCHEMA's columns in its order and types, with nulls for the ones not read."""
+    columns = []
+    for name, dtype in RAW_SCHEMA.items():
+        if name in frame.columns:
+            columns.append(pl.col(name).cast(dtype))
+        else:
+            columns.append(pl.lit(None, dtype=dtype).alias(name))
+    return frame.select(columns)
 
 
 def _arxiv_format(rows: pl.DataFrame, authors: pl.DataFrame) -> pl.DataFrame:
