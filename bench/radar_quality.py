@@ -14,6 +14,7 @@ the held-out set):
     python bench/radar_quality.py --splits        # also rank each of SPLITS (dev days) alone and report it
     python bench/radar_quality.py --set heldout   # the held-out table, from labels-heldout.csv
     python bench/radar_quality.py --pool F        # write the papers to judge (pooled, shuffled) to F
+    python bench/radar_quality.py --descriptions  # how well each description alone separates the labels
 
 Recall counts the judged relevant papers in the list a system returns, capped at RETURNED
 papers (radar: the matches above its thresholds; keywords: the papers with a keyword; svm: its
@@ -37,13 +38,14 @@ import numpy as np
 import polars as pl
 import yaml
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import roc_auc_score
 from sklearn.svm import LinearSVC
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from hub_pipeline.lib.config import RadarConfig, paper_id_for  # noqa: E402
-from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings  # noqa: E402
+from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings, description_text  # noqa: E402
 from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "radar_relevance"
@@ -114,8 +116,9 @@ def rank_radar_system(collection, seeds, radars, collection_vectors, seed_vector
         rows = [ids.index(paper_id_for(s)) for s in radar.seeds]
         positives = [seed_vectors[row] for row in rows]
         labels = [paper_id_for(s) for s in radar.seeds]
-        if radar.description:
-            positives.append(embedder.embed([radar.description])[0])
+        description = description_text(radar.description, radar.glossary, embedder.english_only)
+        if description:
+            positives.append(embedder.embed([description])[0])
             labels.append("description")
         negative_rows = [ids.index(paper_id_for(s)) for s in radar.negatives]
         profiles[radar.id] = SemanticProfile(
@@ -181,6 +184,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pool", type=Path, help="write the pooled papers to judge to this JSONL file")
     parser.add_argument("--splits", action="store_true", help="also rank and report each day group of SPLITS alone")
+    parser.add_argument(
+        "--descriptions", action="store_true", help="report the AUC of each radar's description similarity instead"
+    )
     parser.add_argument("--set", choices=sorted(COLLECTIONS), default="dev", help="which labelled collection (default dev)")
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "bench_embeddings.duckdb")
     args = parser.parse_args()
@@ -190,6 +196,9 @@ def main() -> None:
     collection = load_days(days)
     seeds = load_days(SEED_DAYS)
     radars, extras = load_radars()
+    if args.descriptions:
+        report_descriptions(radars, collection, embed(collection, args.cache), load_labels(labels_name))
+        return
     seed_vectors = embed(seeds, args.cache)
     systems = rank_systems(collection, seeds, radars, extras, embed(collection, args.cache), seed_vectors)
 
@@ -259,6 +268,23 @@ def write_pool(path: Path, collection, radars, systems, labels_name: str) -> Non
                 record = {"radar_id": radar.id, "paper_id": paper_id, "title": paper["title"], "abstract": paper["abstract"][:ABSTRACT_SHOWN]}
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
             print(f"{radar.id}: {len(pool)} papers to judge", file=sys.stderr)
+
+
+def report_descriptions(radars, collection, vectors, labels) -> None:
+    """AUC of the similarity to each radar's description over its judged papers: as written, and
+    as the local model embeds it (through the glossary, see embeddings.description_text)."""
+    embedder = LocalEmbedder()
+    row_of = {paper_id: row for row, paper_id in enumerate(collection["paper_id"].to_list())}
+    lines = ["| radar | language | description as written | as embedded | embedded text |", "| --- | --- | --- | --- | --- |"]
+    for radar in radars:
+        judged = labels.get(radar.id, {})
+        rows = [row_of[paper_id] for paper_id in judged]
+        truth = [int(value) for value in judged.values()]
+        embedded = description_text(radar.description, radar.glossary, embedder.english_only)
+        written, read = embedder.embed([radar.description, embedded or radar.description])
+        cells = [f"{roc_auc_score(truth, vectors[rows] @ vector):.2f}" for vector in (written, read)]
+        lines.append(f"| {radar.id} | {radar.language} | {cells[0]} | {cells[1]} | {embedded} |")
+    print("\n".join(lines))
 
 
 def report(radars, systems, labels) -> None:

@@ -18,6 +18,7 @@ from hub_pipeline.lib.embeddings import (
     EndpointEmbedder,
     LocalEmbedder,
     cached_embeddings,
+    description_text,
     embedder_from_env,
     local_model_missing,
 )
@@ -131,15 +132,59 @@ def test_local_model_embeds_offline():
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.2
 
 
+@pytest.mark.parametrize(
+    ("description", "glossary", "expected"),
+    [
+        # Each glossary term becomes its English terms; the Chinese around them is dropped.
+        ("三维重建、新视角合成与高斯泼溅", {"三维重建": ["3D reconstruction"], "高斯泼溅": ["gaussian splatting", "3DGS"]},
+         "3D reconstruction, gaussian splatting, 3DGS"),
+        # English words already in the description stay; the longer term is replaced first.
+        ("大语言模型的推理:Chain-of-Thought 与 RL", {"推理": ["reasoning"], "大语言模型": ["large language model"], "模型": ["model"]},
+         "large language model, reasoning, Chain-of-Thought, RL"),
+        # A decimal point and an abbreviation inside English text are not separators.
+        ("GPT-3.5 的推理", {"推理": ["reasoning"]}, "GPT-3.5, reasoning"),
+        # Nothing English is left: the description is not embedded.
+        ("医学影像分析", {"推理": ["reasoning"]}, ""),
+        # English descriptions are sent as written.
+        ("Diffusion models: images and video.", {}, "Diffusion models: images and video."),
+    ],
+)
+def test_description_text_for_english_only_model(description, glossary, expected):
+    assert description_text(description, glossary, english_only=True) == expected
+
+
+def test_description_text_as_written_for_other_models():
+    assert description_text(" 三维重建与高斯泼溅 ", {"三维重建": ["3D reconstruction"]}, english_only=False) == "三维重建与高斯泼溅"
+
+
+@pytest.mark.skipif(local_model_missing() is not None, reason=f"local model not installed: {local_model_missing()}")
+def test_local_model_reads_chinese_description_through_glossary():
+    embedder = LocalEmbedder()
+    assert embedder.english_only
+    glossary = {"三维重建": ["3D reconstruction", "surface reconstruction"], "新视角合成": ["novel view synthesis"]}
+    chinese = "三维重建与新视角合成"
+    paper, other = embedder.embed(
+        [
+            "Neural surface reconstruction and novel view synthesis from multi-view images.",
+            "A survey of quantum error correction codes.",
+        ]
+    )
+    raw, read = embedder.embed([chinese, description_text(chinese, glossary, embedder.english_only)])
+    assert read @ paper > read @ other + 0.3
+    assert read @ paper > raw @ paper + 0.3
+
+
 class _HashingEmbeddings(BaseHTTPRequestHandler):
     """An OpenAI-compatible /v1/embeddings that hashes words into 64 buckets: similar texts, similar vectors."""
 
     protocol_version = "HTTP/1.1"
     calls: list[int] = []
+    texts: list[str] = []
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.calls.append(len(body["input"]))
+        self.texts.extend(body["input"])
         vectors = []
         for text in body["input"]:
             vector = [0.0] * 64
@@ -272,3 +317,30 @@ def test_query_only_radars_use_no_embeddings(tmp_path):
     assert ranking.unused_reason == "no radar has seed papers or a description"
     assert ranking.embedded == 0
     assert [m.paper_id for m in ranking.matches["r"]] == ["arxiv:2503.00001"]
+
+
+def test_english_only_endpoint_gets_descriptions_through_glossary(tmp_path):
+    from hub_pipeline.lib.config import RadarConfig
+    from hub_pipeline.lib.radar_day import rank_day
+
+    radars = [
+        RadarConfig(
+            id="splats", name="高斯泼溅", language="zh-CN", query="高斯泼溅", description="高斯泼溅与三维重建",
+            glossary={"高斯泼溅": ["gaussian splatting"], "三维重建": ["3D reconstruction"]},
+        ),
+        RadarConfig(id="plain", name="医学", language="zh-CN", query="diffusion", description="医学影像"),
+    ]
+    _HashingEmbeddings.texts = []
+    with hashing_server() as base_url, duckdb.connect(str(tmp_path / "w.duckdb")) as conn:
+        embedder = EndpointEmbedder(base_url, "english-64", "k", english_only=True)
+        ranking = rank_day(conn, radars, _one_diffusion_paper(), embedder, "embeddings from the hashing server")
+    # The paper's title and abstract, then the one description left to embed.
+    assert _HashingEmbeddings.texts[-1] == "gaussian splatting, 3D reconstruction"
+    assert not any("医学" in text for text in _HashingEmbeddings.texts)
+    assert any(
+        note == "radar plain: the description is left out, because english-64 reads English only"
+        " and the description has no English words or glossary terms"
+        for note in ranking.notes
+    )
+    # Without a description or seeds, "plain" ranks on its query alone.
+    assert ranking.modes == {"splats": "lexical+semantic", "plain": "lexical"}

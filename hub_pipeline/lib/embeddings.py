@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -23,8 +24,6 @@ import duckdb
 import numpy as np
 import polars as pl
 
-# NOTE: all-MiniLM-L6-v2 is English-only, so Chinese descriptions get near-zero similarity
-# from it; zh-CN radars need their glossary and English seeds, or a multilingual endpoint.
 LOCAL_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_ENDPOINT_MODEL = "text-embedding-3-small"
 _BATCH = 64
@@ -54,6 +53,7 @@ class EmbeddingError(RuntimeError):
 
 class Embedder(Protocol):
     model: str
+    english_only: bool  # True when the model reads only English (see description_text)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return one unit-length float32 row per text."""
@@ -68,6 +68,7 @@ class EndpointEmbedder:
     model: str
     api_key: str
     timeout_s: float = 60.0
+    english_only: bool = False  # the endpoint may serve a multilingual model: send text as written
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         import openai
@@ -97,6 +98,9 @@ class LocalEmbedder:
     """
 
     model = LOCAL_MODEL
+    # all-MiniLM-L6-v2 was trained on English: a Chinese phrase and its English translation
+    # score about 0.1, so Chinese text is read through the radar's glossary instead.
+    english_only = True
 
     def __init__(self) -> None:
         self._model = None
@@ -115,6 +119,28 @@ class LocalEmbedder:
             self._model = self._load()
         vectors = self._model.encode(list(texts), batch_size=_BATCH, normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+_CJK_RUN = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]+")
+
+
+def description_text(description: str, glossary: dict[str, list[str]], english_only: bool) -> str:
+    """Return the text of a radar description to embed; empty when nothing is left to embed.
+
+    For a model that reads English only, each glossary term in the description is replaced by
+    its English terms and the Chinese that remains is dropped, so "提升推理能力" with the entry
+    推理: [reasoning] is embedded as "reasoning". Other models get the description as written.
+    """
+    text = description.strip()
+    if not english_only or not _CJK_RUN.search(text):
+        return text
+    for term in sorted(glossary, key=len, reverse=True):  # longest first: 大语言模型 before 模型
+        text = text.replace(term, " " + ", ".join(glossary[term]) + " ")
+    # What is left becomes one comma-separated list: "a ,  :b" is "a, b" (a "." only before a
+    # space, so "GPT-3.5" stays whole).
+    text = re.sub(r"(?:\s*(?:[,;:]|\.(?=[\s,]|$)))+\s*", ", ", _CJK_RUN.sub(", ", text))
+    text = re.sub(r"\s+", " ", text).strip(" ,")
+    return text if re.search(r"[A-Za-z]", text) else ""
 
 
 def local_model_missing() -> str | None:

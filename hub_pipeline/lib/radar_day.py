@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 
 from hub_pipeline.lib.config import RadarConfig, paper_id_for
-from hub_pipeline.lib.embeddings import Embedder, EmbeddingError, cached_embeddings
+from hub_pipeline.lib.embeddings import Embedder, EmbeddingError, cached_embeddings, description_text
 from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, RankedMatch, SemanticProfile
 
 
@@ -75,7 +75,14 @@ def _profiles(
         matrix, _ = cached_embeddings(conn, embedder, papers)
         vectors = {paper_id: matrix[row] for row, paper_id in enumerate(papers["paper_id"].to_list())}
     titles = dict(zip(papers["paper_id"].to_list(), papers["title"].to_list(), strict=True))
-    descriptions = [radar.description.strip() for radar in radars if radar.description.strip()]
+    texts = {radar.id: description_text(radar.description, radar.glossary, embedder.english_only) for radar in radars}
+    for radar in radars:
+        if radar.description.strip() and not texts[radar.id]:
+            notes.append(
+                f"radar {radar.id}: the description is left out, because {embedder.model} reads English only"
+                " and the description has no English words or glossary terms"
+            )
+    descriptions = sorted({text for text in texts.values() if text})
     described = dict(zip(descriptions, embedder.embed(descriptions), strict=True)) if descriptions else {}
 
     profiles = {}
@@ -88,9 +95,9 @@ def _profiles(
                 positives.append(vectors[paper_id])
             else:
                 notes.append(f"radar {radar.id}: seed {ident} is not in the warehouse's papers, so it is left out")
-        if radar.description.strip():
+        if texts[radar.id]:
             positive_labels.append("description")
-            positives.append(described[radar.description.strip()])
+            positives.append(described[texts[radar.id]])
         negative_labels = [pid for ident in radar.negatives if (pid := paper_id_for(ident)) in vectors]
         for ident in radar.negatives:
             if paper_id_for(ident) not in vectors:
