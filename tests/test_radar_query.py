@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from hub_pipeline.lib.config import ConfigError, RadarConfig, load_radars
-from hub_pipeline.lib.matching import Candidate, author_key, match_radar
+from hub_pipeline.lib.matching import Candidate, author_key, author_name, match_radar
 from hub_pipeline.lib.radar_query import QuerySyntaxError, evaluate, lowercase_operators, parse_query
 from tests.conftest import REPO
 
@@ -110,6 +110,43 @@ def test_hits_carry_field_and_count():
 )
 def test_author_key_name_forms(name, key):
     assert author_key(name) == key
+
+
+@pytest.mark.parametrize(
+    ("wanted", "author", "same"),
+    [
+        ("Li, Wei", "Wei Li", True),
+        ("W. Li", "Wei Li", True),
+        ("W. Li", "Weiwei Li", True),  # an initial cannot tell these two apart
+        ("Wei Li", "Weiwei Li", False),
+        ("Li, Wei", "Wen Li", False),
+        ("Zhu, Xiao Xiang", "Xiao-Xiang Zhu", True),
+        ("Zhu, Xiao Xiang", "Xiaoxiang Zhu", True),
+        ("Zhu, Xiao Xiang", "Xiaobin Zhu", False),
+        ("X. X. Zhu", "Xiao Xiang Zhu", True),
+        ("X. X. Zhu", "Xinghao Zhu", False),
+        ("X. Zhu", "X. X. Zhu", True),
+        ("J.-P. Serre", "Jean-Pierre Serre", True),
+        ("Zoë Müller", "Zoe Muller", True),
+        ("Hao Fei", "Fei, H.", True),
+        ("Hao Fei", "Hao Feng", False),
+    ],
+)
+def test_same_person_name_forms(wanted, author, same):
+    assert author_name(wanted).same_person(author_name(author)) is same
+    assert author_name(author).same_person(author_name(wanted)) is same
+
+
+def test_author_filter_keeps_full_given_names_apart():
+    papers = [
+        Candidate("a", "Diffusion", "", ["Wei Li", "Anna Berg"], ["cs.LG"], ["arxiv"]),
+        Candidate("b", "Diffusion", "", ["Weiwei Li"], ["cs.LG"], ["arxiv"]),
+        Candidate("c", "Diffusion", "", ["W. Li"], ["cs.LG"], ["arxiv"]),
+    ]
+    full = RadarConfig(id="r", name="R", language="en", query="diffusion", authors=["Li, Wei"])
+    initial = RadarConfig(id="r", name="R", language="en", query="diffusion", authors=["W. Li"])
+    assert sorted(m.paper_id for m in match_radar(full, papers)) == ["a", "c"]
+    assert sorted(m.paper_id for m in match_radar(initial, papers)) == ["a", "b", "c"]
 
 
 def radar(**fields) -> RadarConfig:

@@ -122,7 +122,7 @@ def test_filters_threshold_and_cap():
         [
             {"paper_id": "p1", "title": "Diffusion models for proteins", "abstract": "We study diffusion.", "categories": ["q-bio.BM"]},
             {"paper_id": "p2", "title": "A survey", "abstract": "Diffusion appears once here.", "authors": ["Li, Wei"]},
-            {"paper_id": "p3", "title": "Diffusion diffusion", "abstract": "diffusion", "source_ids": ["nature"]},
+            {"paper_id": "p3", "title": "Diffusion diffusion", "abstract": "diffusion", "source_ids": ["nature"], "authors": ["Weiwei Li"]},
         ]
     )
     results, modes = rank(
@@ -131,12 +131,14 @@ def test_filters_threshold_and_cap():
         radar(id="cat", categories=["q-bio.BM"]),
         radar(id="src", sources=["nature"]),
         radar(id="au", authors=["Wei Li"]),
+        radar(id="initial", authors=["W. Li"]),
         radar(id="cap", max_papers=1),
         radar(id="min", min_score=0.5),
     )
     assert [m.paper_id for m in results["cat"]] == ["p1"]
     assert [m.paper_id for m in results["src"]] == ["p3"]
-    assert [m.paper_id for m in results["au"]] == ["p2"]
+    assert [m.paper_id for m in results["au"]] == ["p2"]  # not Weiwei Li
+    assert sorted(m.paper_id for m in results["initial"]) == ["p2", "p3"]
     assert len(results["cap"]) == 1
     assert [m.rank for m in results["all"]] == [1, 2, 3]
     assert results["all"][-1].paper_id == "p2"  # one abstract hit ranks below title hits

@@ -11,6 +11,7 @@ categories, sources and authors narrow the candidates before the query runs.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -45,8 +46,39 @@ class Match:
     reasons: list[str]
 
 
-def author_key(name: str) -> tuple[str, str]:
-    """Reduce "Li, Wei", "Wei Li" and "W. Li" to the same (surname, first initial) pair."""
+@dataclass(frozen=True, slots=True)
+class AuthorName:
+    """A name as "surname, given": "Li, Wei", "Wei Li" and "W. Li" share surname and initial."""
+
+    surname: str
+    given: str  # the given names' letters, without spaces, hyphens or dots: "xiaoxiang"
+    initials: str  # the first letter of each given name: "xx" for "Xiao Xiang" and "X. X."
+    initials_only: bool  # the given names are written as initials ("W." or "X. X.")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.surname, self.given[:1]
+
+    def same_person(self, other: AuthorName) -> bool:
+        """Surnames agree, and so do the given names: in full, or by initials where one side has only those.
+
+        "W. Li" is "Wei Li" and "Weiwei Li"; "Wei Li" is not "Weiwei Li"; "X. X. Zhu" is "Xiao Xiang
+        Zhu" but not "Xinghao Zhu".
+        """
+        if self.key != other.key:
+            return False
+        if self.initials_only and other.initials_only:
+            shorter, longer = sorted((self.initials, other.initials), key=len)
+            return longer.startswith(shorter)
+        if self.initials_only or other.initials_only:
+            # The initials given must begin the full name's: "X." fits "Xiao Xiang", "X. X." not "Xinghao".
+            written, full = (self, other) if self.initials_only else (other, self)
+            return full.initials.startswith(written.initials)
+        return self.given == other.given
+
+
+@functools.lru_cache(maxsize=65536)  # an author appears on many papers of a long history
+def author_name(name: str) -> AuthorName:
     folded = _fold(name)
     if "," in folded:
         surname, _, given = folded.partition(",")
@@ -54,8 +86,14 @@ def author_key(name: str) -> tuple[str, str]:
         parts = folded.split()
         surname, given = (parts[-1], " ".join(parts[:-1])) if parts else ("", "")
     surname = re.sub(r"[^a-z0-9\u3400-\u9fff-]", "", surname)
-    given = given.strip(" .")
-    return surname, given[:1]
+    tokens = [token for token in re.split(r"[^a-z0-9\u3400-\u9fff]+", given) if token]
+    initials_only = bool(tokens) and all(len(token) == 1 for token in tokens)
+    return AuthorName(surname, "".join(tokens), "".join(token[0] for token in tokens), initials_only)
+
+
+def author_key(name: str) -> tuple[str, str]:
+    """Reduce "Li, Wei", "Wei Li" and "W. Li" to the same (surname, first initial) pair."""
+    return author_name(name).key
 
 
 def _fold(text: str) -> str:
@@ -77,12 +115,12 @@ def _score(hits: Iterable[Hit]) -> float:
     return round(total, 4)
 
 
-def _passes_filters(radar: RadarConfig, paper: Candidate, author_keys: set[tuple[str, str]]) -> bool:
+def _passes_filters(radar: RadarConfig, paper: Candidate, wanted: list[AuthorName]) -> bool:
     if radar.categories and not set(radar.categories) & set(paper.categories):
         return False
     if radar.sources and not set(radar.sources) & set(paper.source_ids):
         return False
-    if author_keys and not author_keys & {author_key(name) for name in paper.authors}:
+    if wanted and not any(w.same_person(author_name(name)) for name in paper.authors for w in wanted):
         return False
     return True
 
@@ -90,10 +128,10 @@ def _passes_filters(radar: RadarConfig, paper: Candidate, author_keys: set[tuple
 def match_radar(radar: RadarConfig, papers: Iterable[Candidate], query: Node | None = None) -> list[Match]:
     """Match one radar against the day's candidate papers; return its top matches, ranked."""
     tree = query or parse_query(radar.query)
-    author_keys = {author_key(name) for name in radar.authors}
+    wanted = [author_name(name) for name in radar.authors]
     scored: list[tuple[float, str, list[str]]] = []
     for paper in papers:
-        if not _passes_filters(radar, paper, author_keys):
+        if not _passes_filters(radar, paper, wanted):
             continue
         texts = {
             "title": paper.title.lower(),

@@ -32,7 +32,7 @@ import polars as pl
 from scipy import sparse
 
 from hub_pipeline.lib.config import RadarConfig
-from hub_pipeline.lib.matching import author_key
+from hub_pipeline.lib.matching import AuthorName, author_name
 from hub_pipeline.lib.radar_query import FIELDS, Node, parse_query
 
 FIELD_WEIGHTS = {"title": 2.0, "abstract": 1.0, "authors": 1.0, "categories": 0.3}
@@ -151,7 +151,7 @@ class PaperIndex:
         self._papers = papers
         self._categories: dict[str, np.ndarray] | None = None
         self._sources: dict[str, np.ndarray] | None = None
-        self._authors: dict[tuple[str, str], np.ndarray] | None = None
+        self._authors: dict[tuple[str, str], list[tuple[int, AuthorName]]] | None = None
 
     def with_values(self, column: str, values: Sequence[str]) -> np.ndarray:
         """Return a mask of the papers whose list column ``column`` contains one of ``values``."""
@@ -161,9 +161,19 @@ class PaperIndex:
         return self._any_of(getattr(self, cache), values)
 
     def with_authors(self, names: Sequence[str]) -> np.ndarray:
+        """Return a mask of the papers with an author who is one of ``names`` (AuthorName.same_person)."""
         if self._authors is None:
-            self._authors = self._positions("authors", author_key)
-        return self._any_of(self._authors, [author_key(name) for name in names])
+            exploded = self._papers.select(pl.col("authors")).with_row_index("row").explode("authors").drop_nulls("authors")
+            self._authors = {}
+            for row, name in zip(exploded["row"].to_list(), exploded["authors"].to_list(), strict=True):
+                parsed = author_name(name)
+                self._authors.setdefault(parsed.key, []).append((row, parsed))
+        mask = np.zeros(self.size, dtype=bool)
+        for wanted in map(author_name, names):
+            for row, parsed in self._authors.get(wanted.key, []):
+                if wanted.same_person(parsed):
+                    mask[row] = True
+        return mask
 
     def _positions(self, column: str, key) -> dict:
         exploded = (
