@@ -195,7 +195,7 @@ def test_check_reports_shipped_config(tmp_path):
     completed = _check(tmp_path)
     assert completed.returncode == 0, completed.stderr
     assert "config/sources.yaml: " in completed.stdout
-    assert "config/radars.yaml: 6 radars" in completed.stdout
+    assert "config/radars.yaml: 8 radars" in completed.stdout
     assert not (tmp_path / "data").exists()  # nothing is written
 
 

@@ -102,7 +102,7 @@ def test_briefings_cite_only_matched_papers(first_run):
         briefings = conn.execute("SELECT radar_id, generator, input_ids, cited_ids FROM briefings").fetchall()
         matched = conn.execute("SELECT radar_id, list(paper_id) FROM radar_matches GROUP BY radar_id").fetchall()
     matched_by_radar = dict(matched)
-    assert len(briefings) == 6
+    assert len(briefings) == 8  # one per shipped radar, also for a radar with no match
     for radar_id, generator, input_ids, cited_ids in briefings:
         assert generator == "offline"
         assert set(cited_ids) <= set(input_ids)
@@ -134,6 +134,20 @@ def test_shipped_radars_find_papers(first_run):
     assert counts.get("llm-reasoning", 0) > 0
     assert counts.get("3d-vision", 0) > 0
     assert counts.get("diffusion-across-fields", 0) > 0
+    assert counts.get("medical-imaging", 0) > 0
+
+
+def test_shipped_author_filter_keeps_the_named_people(first_run):
+    data_dir, _, _ = first_run
+    with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
+        matched = {row[0] for row in conn.execute("SELECT paper_id FROM radar_matches WHERE radar_id = 'followed-authors'").fetchall()}
+    # The cs.CV papers of the day's feeds by Xiao Xiang Zhu and Lichao Mou (three) or Hao Fei
+    # (three), read from the stored payloads. Xinghao Zhu (2503.14526) and Xiaobin Zhu
+    # (2503.14880) share the surname and first initial but not the given name.
+    assert matched == {
+        "arxiv:2503.14958", "arxiv:2503.14966", "arxiv:2503.14979",
+        "arxiv:2503.14911", "arxiv:2503.15005", "arxiv:2503.15019",
+    }
 
 
 def test_outputs_written(first_run):
@@ -272,7 +286,7 @@ def test_sql_assets_report_counts(first_run):
     assert metadata["papers"]["new_papers"].value == 211
     assert metadata["papers"]["updated_papers"].value == 0
     assert metadata["entries"]["entries"].value == 352
-    assert metadata["briefings"]["briefings"].value == 6
+    assert metadata["briefings"]["briefings"].value == 8
 
 
 def test_other_radars_file_keeps_rows_of_unknown_radars(first_run, tmp_path):

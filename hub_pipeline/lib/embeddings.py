@@ -134,7 +134,7 @@ def description_text(description: str, glossary: dict[str, list[str]], english_o
     text = description.strip()
     if not english_only or not _CJK_RUN.search(text):
         return text
-    for term in sorted(glossary, key=len, reverse=True):  # longest first: 大语言模型 before 模型
+    for term in sorted(glossary, key=len, reverse=True):  # longer terms first: 大语言模型 before 模型
         text = text.replace(term, " " + ", ".join(glossary[term]) + " ")
     # What is left becomes one comma-separated list: "a ,  :b" is "a, b" (a "." only before a
     # space, so "GPT-3.5" stays whole).
