@@ -79,6 +79,12 @@ def test_query_matches_real_titles(query, superpc, command_r):
         ("protein OR NOT diffusion", 11, "through NOT alone"),
         ("*", 0, "needs a word before '*'"),
         ("diffusion OR ti:*", 13, "needs a word before '*'"),
+        ("diff**", 4, "'*' may only end a term"),
+        ("protein OR di*ff", 13, "'*' may only end a term"),
+        ("*diffusion", 0, "'*' may only end a term"),
+        ('ti:"diffus* model"', 10, "'*' may only end a term"),
+        ("ti:(diffusion OR flow)", 0, "'ti:' needs a term or a quoted phrase right after it"),
+        ('protein OR abs:""', 11, "'abs:' needs a term"),
     ],
 )
 def test_invalid_query_names_position(query, position, reason):

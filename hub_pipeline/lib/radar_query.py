@@ -177,10 +177,20 @@ def _term_node(query: str, token: Token) -> Node:
         raise QuerySyntaxError(query, token.position, f"unknown field {scope!r}; use one of {known}")
     phrase = text.startswith('"')
     words_text = text.strip('"').strip()
+    if not words_text and fields is not _DEFAULT_FIELDS:
+        raise QuerySyntaxError(
+            query, token.position, f"'{scope}:' needs a term or a quoted phrase right after it, as in {scope}:diffusion"
+            f" (a scope applies to one term: write {scope}:a OR {scope}:b)"
+        )
     if not words_text:
         raise QuerySyntaxError(query, token.position, "empty term")
     if not words_text.strip("*"):
         raise QuerySyntaxError(query, token.position, "a wildcard needs a word before '*', as in 'diffus*'")
+    inner = words_text[:-1]
+    if "*" in inner:
+        # Only a prefix is supported: diffus* is any word that starts with diffus.
+        offset = token.text.index(words_text) + inner.index("*")
+        raise QuerySyntaxError(query, token.position + offset, "'*' may only end a term, as in 'diffus*'")
     return Node("term", term=words_text, fields=fields, pattern=_compile_term(words_text, phrase))
 
 
