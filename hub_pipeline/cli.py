@@ -107,15 +107,29 @@ def check(sources: Path | None, radars: Path | None) -> int:
         if source.url.startswith("file:") and not file_url_path(source.url).exists():
             warnings.append(f"source {source.id!r}: {source.url} does not exist yet")
     known = {source.id for source in source_config.sources}
+    # Feed categories, when every enabled source names one; a source without one (a journal's
+    # whole feed) may bring papers of any category, and then nothing can be said.
+    feeds = [source.category for source in source_config.sources if source.enabled]
+    categories = set(feeds) if feeds and all(feeds) else None
     for radar in radar_config.radars:
         warnings += [lowercase_operator_warning(radar, token) for token in lowercase_operators(radar.query)]
         unknown = [source_id for source_id in radar.sources if source_id not in known]
         if unknown:
             names = ", ".join(repr(source_id) for source_id in unknown)
             warnings.append(f"radar {radar.id!r} keeps papers of sources that {sources_path} does not define: {names}")
+        if categories is not None and radar.categories and not _fed(radar.categories, categories):
+            warnings.append(
+                f"radar {radar.id!r} keeps papers in {', '.join(radar.categories)}, and no enabled source of"
+                f" {sources_path} is a feed of these categories, so it matches only papers cross-listed there"
+            )
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return 0
+
+
+def _fed(wanted: list[str], feeds: set[str]) -> bool:
+    """Return whether a feed covers one of the wanted categories (the feed "math" covers math.PR)."""
+    return any(category == feed or category.startswith(feed + ".") for category in wanted for feed in feeds)
 
 
 def _count(number: int, noun: str) -> str:

@@ -219,6 +219,35 @@ def test_check_warns_about_unknown_names(tmp_path):
     assert f"warning: radar 'r' keeps papers of sources that {sources} does not define: 'other-feed'" in completed.stderr
 
 
+def test_check_warns_about_categories_no_feed_covers(tmp_path):
+    feeds = [
+        {"id": "arxiv-cs-cv", "kind": "arxiv_rss", "category": "cs.CV", "url": (tmp_path / "cv.xml").as_uri()},
+        {"id": "arxiv-math", "kind": "arxiv_rss", "category": "math", "url": (tmp_path / "math.xml").as_uri()},
+    ]
+    sources = write_sources(tmp_path / "sources.yaml", feeds)
+    radars = tmp_path / "radars.yaml"
+    radars.write_text(
+        "radars:\n"
+        "  - {id: quantum, name: Q, language: en, query: qubit, categories: [quant-ph, cs.ET]}\n"
+        "  - {id: vision, name: V, language: en, query: diffusion, categories: [cs.CV, cs.GR]}\n"
+        "  - {id: walks, name: W, language: en, query: martingale, categories: [math.PR]}\n",
+        encoding="utf-8",
+    )
+    completed = _check(tmp_path, "--sources", str(sources), "--radars", str(radars))
+    assert completed.returncode == 0, completed.stderr
+    warnings = [line for line in completed.stderr.splitlines() if "cross-listed" in line]
+    assert warnings == [
+        f"warning: radar 'quantum' keeps papers in quant-ph, cs.ET, and no enabled source of {sources}"
+        " is a feed of these categories, so it matches only papers cross-listed there"
+    ]
+
+    # A feed without a category (a journal) may bring any category: no warning then.
+    feeds.append({"id": "nature", "kind": "rss", "url": (tmp_path / "nature.xml").as_uri()})
+    write_sources(sources, feeds)
+    completed = _check(tmp_path, "--sources", str(sources), "--radars", str(radars))
+    assert "cross-listed" not in completed.stderr
+
+
 def test_check_warns_about_no_sources(tmp_path):
     sources = write_sources(tmp_path / "sources.yaml", [])
     completed = _check(tmp_path, "--sources", str(sources))
