@@ -107,8 +107,8 @@ def check(sources: Path | None, radars: Path | None) -> int:
         if source.url.startswith("file:") and not file_url_path(source.url).exists():
             warnings.append(f"source {source.id!r}: {source.url} does not exist yet")
     known = {source.id for source in source_config.sources}
-    # Feed categories, when every enabled source names one; a source without one (a journal's
-    # whole feed) may bring papers of any category, and then nothing can be said.
+    # Feed categories, when every enabled source names one. A source without one (a journal's
+    # whole feed) may bring papers of any category, and then the check is skipped.
     feeds = [source.category for source in source_config.sources if source.enabled]
     categories = set(feeds) if feeds and all(feeds) else None
     for radar in radar_config.radars:
@@ -127,9 +127,9 @@ def check(sources: Path | None, radars: Path | None) -> int:
     return 0
 
 
-def _fed(wanted: list[str], feeds: set[str]) -> bool:
-    """Return whether a feed covers one of the wanted categories (the feed "math" covers math.PR)."""
-    return any(category == feed or category.startswith(feed + ".") for category in wanted for feed in feeds)
+def _fed(radar_categories: list[str], feeds: set[str]) -> bool:
+    """Return whether a feed covers one of a radar's categories (the feed "math" covers math.PR)."""
+    return any(category == feed or category.startswith(feed + ".") for category in radar_categories for feed in feeds)
 
 
 def _count(number: int, noun: str) -> str:
