@@ -399,3 +399,28 @@ def test_latex_title_survives_markdown_and_site():
     assert "Di$\\mathtt{[M]}$O" in markdown
     assert '<span class="math">$\\mathtt{[M]}$</span>' in html
     assert "\\[M\\]" not in html
+
+
+def test_cross_domain_links_each_pair_of_fields_once():
+    # Two terms link cs.CV with eess.IV through different papers; only the better link is kept.
+    cv = {"categories": ["cs.CV"], "source_label": "arXiv (cs.CV)", "feed_category": "cs.CV"}
+    iv = {"categories": ["eess.IV"], "source_label": "arXiv (eess.IV)", "feed_category": "eess.IV"}
+    papers = [
+        synthetic_paper(1, 4.0, title="Ultrasound video synthesis", **cv),
+        synthetic_paper(2, 3.0, title="Ultrasound video segmentation", **iv),
+        synthetic_paper(3, 2.0, title="Dermoscopy lesion grading", **cv),
+        synthetic_paper(4, 1.0, title="Dermoscopy lesion detection", **iv),
+    ]
+    links = write_offline(radar("en"), DAY, papers).cross_domain
+    assert [link.title for link in links] == ["cs.CV × eess.IV"]
+
+
+def test_web_addresses_name_no_theme():
+    # As in 2503.14966 and its sister papers: the code address is the only wording they share.
+    code = "Code is available at github.com/MedAITech/U_I2V and https://github.com/MedAITech/Echo."
+    papers = [
+        synthetic_paper(1, 3.0, title="Ultrasound image-to-video synthesis", abstract=f"We animate frames. {code}", reasons=[]),
+        synthetic_paper(2, 2.0, title="Few-shot medical video object segmentation", abstract=f"We segment organs. {code}", reasons=[]),
+    ]
+    titles = [theme.title.lower() for theme in write_offline(radar("en"), DAY, papers).themes]
+    assert not any("github" in title or "medaitech" in title or "com" in title.split() for title in titles), titles

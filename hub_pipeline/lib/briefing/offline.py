@@ -22,7 +22,7 @@ from hub_pipeline.lib.briefing.text import (
 )
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
 from hub_pipeline.lib.radar_query import FIELDS
-from hub_pipeline.lib.radar_rank import SEED_PAPER_REASON
+from hub_pipeline.lib.radar_rank import NO_QUERY_TERM_REASON, OLD_NO_QUERY_TERM_REASON, SEED_PAPER_REASON
 
 GENERATOR = "offline"
 PROMPT_VERSION = "offline-5"
@@ -40,7 +40,7 @@ MAX_THEME_OVERLAP = 0.5
 # Reasons as the radar matcher writes them, e.g. 'title: "diffusion"' or 'abstract: "LLM" (2x)'.
 _REASON = re.compile(r'^\s*(title|abstract|author|category)\s*:\s*"([^"]+)"(.*)$')
 # Reasons of the semantic side, as radar_rank writes them (its _reasons and _semantic_reasons).
-_NO_QUERY_TERM = "no query term; close to the radar's seeds"
+_FOLLOWED_AUTHOR = re.compile(r'^followed author: "([^"]+)"(?: \(filter "([^"]+)"\))?$')
 _SIMILARITY = r"\(similarity (-?\d+\.\d+)\)"
 _NEAR_DESCRIPTION = re.compile(rf"^close to the radar description {_SIMILARITY}$")
 _NEAREST_SEED = re.compile(rf"^nearest seed: (.+) {_SIMILARITY}$")
@@ -212,7 +212,7 @@ def _cross_domain(language: Language, ranked: list[BriefingPaper]) -> list[Brief
     """Link papers of different fields that share a title or abstract term, widest links first.
 
     Each link names one paper per field (the best ranked), at most MAX_FIELDS_IN_LINK fields,
-    and no paper appears in two links. Terms seen in a title count more than abstract wording.
+    and no paper or set of fields appears in two links. Terms seen in a title count more than abstract wording.
     """
     fields = {paper.paper_id: paper_field(paper) for paper in ranked}
     if len(set(fields.values())) < 2:
@@ -242,12 +242,16 @@ def _cross_domain(language: Language, ranked: list[BriefingPaper]) -> list[Brief
 
     by_id = {paper.paper_id: paper for paper in ranked}
     used: set[str] = set()
+    linked_fields: set[frozenset[str]] = set()
     links = []
     for _, term, members in candidates:
         ids = [paper_id for _, paper_id in members]
-        if used.intersection(ids):
+        # A second link between the same fields would repeat the heading ("cs.CV × eess.IV").
+        field_set = frozenset(field for field, _ in members)
+        if used.intersection(ids) or field_set in linked_fields:
             continue
         used.update(ids)
+        linked_fields.add(field_set)
         display = _surface_form(term, documents.values())
         parts = [
             text(language, "cross_part", field=field, title=shorten(by_id[paper_id].title, THEME_TITLE_CHARS))
@@ -384,8 +388,12 @@ def localize_reason(language: Language, reason: str) -> str:
         label = text(language, f"reason_{match.group(1)}")
         return f'{label}: "{match.group(2)}"{match.group(3)}'
 
-    if reason == _NO_QUERY_TERM:
+    if reason in (NO_QUERY_TERM_REASON, OLD_NO_QUERY_TERM_REASON):
         return text(language, "reason_no_query_term")
+    if match := _FOLLOWED_AUTHOR.match(reason):
+        if match.group(2) is None:
+            return text(language, "reason_followed_author", author=match.group(1))
+        return text(language, "reason_followed_author_form", author=match.group(1), name=match.group(2))
     if reason == SEED_PAPER_REASON:
         return text(language, "reason_seed_paper")
     if match := _NEAR_DESCRIPTION.match(reason):

@@ -11,6 +11,9 @@ _ARXIV_PREFIX = re.compile(r"^\s*arXiv:\S+\s+Announce Type:\s*\S+\s*Abstract:\s*
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)|[。！？]")
 _ABBREVIATIONS = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "fig.", "eq.", "approx.", "resp.")
 _INLINE_MATH = re.compile(r"\$[^$]*\$")
+# Web and code addresses ("https://github.com/MedAITech/x", "www.example.org"): their parts
+# are not wording, and "github com" would otherwise be a theme.
+_ADDRESS = re.compile(r"\b(?:https?://|www\.)\S+|\b[\w.-]+\.(?:com|org|io|net|edu|ai)(?:/\S*)?", re.IGNORECASE)
 # Bigrams never span punctuation, so each chunk between these marks is tokenized alone.
 _CHUNK_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”]|\s-\s|\s–\s|\s—\s")
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
@@ -99,7 +102,7 @@ def extract_terms(title: str, abstract: str) -> DocumentTerms:
     """Collect non-stopword unigrams (3+ letters) and bigrams of a paper's title and abstract."""
     result = DocumentTerms()
     for part, is_title in ((title, True), (clean_abstract(abstract), False)):
-        for chunk in _CHUNK_BREAK.split(_INLINE_MATH.sub(" ", part)):
+        for chunk in _CHUNK_BREAK.split(_ADDRESS.sub(" ", _INLINE_MATH.sub(" ", part))):
             words = _WORD.findall(chunk)
             for index, word in enumerate(words):
                 _add_term(result, [word], is_title)
