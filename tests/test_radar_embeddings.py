@@ -106,8 +106,8 @@ def test_embeddings_off_summary(monkeypatch):
 
 def test_embeddings_on_summary():
     embedder = EndpointEmbedder("http://127.0.0.1:9/v1", "bge-m3", "k")
-    summary = embeddings_summary("embeddings from http://127.0.0.1:9/v1 (bge-m3)", embedder, DayRanking({}, {}, embedded=12))
-    assert summary == "embeddings from http://127.0.0.1:9/v1 (bge-m3); 12 paper embeddings computed, the rest taken from the cache"
+    summary = embeddings_summary("embeddings from http://127.0.0.1:9/v1 (bge-m3)", embedder, DayRanking({}, {}, embedded=12, papers=200))
+    assert summary == "embeddings from http://127.0.0.1:9/v1 (bge-m3); 12 paper embeddings computed, 188 taken from the cache"
 
 
 def test_embeddings_unused_summary():
@@ -342,5 +342,6 @@ def test_english_only_endpoint_gets_descriptions_through_glossary(tmp_path):
         " and the description has no English words or glossary terms"
         for note in ranking.notes
     )
+    assert 'radar splats: the description is embedded through the glossary as "gaussian splatting, 3D reconstruction"' in ranking.notes
     # Without a description or seeds, "plain" ranks on its query alone.
     assert ranking.modes == {"splats": "lexical+semantic", "plain": "lexical"}

@@ -139,6 +139,11 @@ def test_filters_threshold_and_cap():
     assert [m.paper_id for m in results["src"]] == ["p3"]
     assert [m.paper_id for m in results["au"]] == ["p2"]  # not Weiwei Li
     assert sorted(m.paper_id for m in results["initial"]) == ["p2", "p3"]
+    # The reasons name the author the filter kept, and the filter's form when it differs.
+    assert 'followed author: "Li, Wei" (filter "Wei Li")' in results["au"][0].reasons
+    initial = {m.paper_id: m.reasons for m in results["initial"]}
+    assert 'followed author: "Weiwei Li" (filter "W. Li")' in initial["p3"]
+    assert not any(reason.startswith("followed author") for reason in results["all"][0].reasons)
     assert len(results["cap"]) == 1
     assert [m.rank for m in results["all"]] == [1, 2, 3]
     assert results["all"][-1].paper_id == "p2"  # one abstract hit ranks below title hits
@@ -275,7 +280,7 @@ def test_semantic_reasons_have_chinese_wording():
         assert any(reason.startswith(kind) for reason in reasons), kind
     for reason in reasons:
         worded = localize_reason("zh-CN", reason)
-        assert "相似度" in worded or worded == "未命中检索式，但与雷达的种子论文相近", worded
+        assert "相似度" in worded or worded == "未命中检索式，因相似度入选", worded
         assert "similarity" not in worded, worded
 
 
@@ -288,7 +293,7 @@ def test_semantic_match_without_query_hit():
     config = radar(language="zh-CN", query="扩散模型", description="扩散模型与图像生成", min_similarity=0.6)
     results, _ = rank(papers, config, embeddings=np.array([[0.8, 0.6]], dtype=np.float32), profiles={"r": profile})
     assert [m.paper_id for m in results["r"]] == ["en"]
-    assert results["r"][0].reasons == ["no query term; close to the radar's seeds", "close to the radar description (similarity 0.80)"]
+    assert results["r"][0].reasons == ["no query term; kept for its similarity", "close to the radar description (similarity 0.80)"]
 
 
 def test_chinese_glossary_matches_english_paper(day_papers):

@@ -323,7 +323,9 @@ def test_empty_day_says_so(tmp_path: Path) -> None:
 def test_zh_page_semantic_reasons_in_chinese(tmp_path: Path) -> None:
     reasons = [
         'abstract: "language model" (2x)',
-        "no query term; close to the radar's seeds",
+        "no query term; kept for its similarity",
+        "no query term; close to the radar's seeds",  # as rows written before 2026-12-05 hold it
+        'followed author: "Lichao Mou" (filter "L. Mou")',
         'nearest seed: arxiv:2503.14736 "HandSplat: Embedding-Driven Gaussian Splatting" (similarity 0.71)',
         "close to the radar description (similarity 0.58)",
         "closer to negative example arxiv:2503.14603 (similarity 0.74)",
@@ -335,7 +337,8 @@ def test_zh_page_semantic_reasons_in_chinese(tmp_path: Path) -> None:
     render_site(tmp_path, [page], generated_at=GENERATED_AT)
     text = page_text(read(tmp_path / "llm-zh" / "2025-03-20.html"))
     assert '摘要: "language model" (2x)' in text
-    assert "未命中检索式，但与雷达的种子论文相近" in text
+    assert text.count("未命中检索式，因相似度入选") == 2
+    assert '关注的作者："Lichao Mou"（过滤条件 "L. Mou"）' in text
     assert '最相近的种子论文：arxiv:2503.14736 "HandSplat: Embedding-Driven Gaussian Splatting"（相似度 0.71）' in text
     assert "与雷达描述相近（相似度 0.58）" in text
     assert "更接近反例 arxiv:2503.14603（相似度 0.74）" in text

@@ -20,6 +20,7 @@ class DayRanking:
     notes: list[str] = field(default_factory=list)  # warnings: unresolved seeds, failed embeddings
     embedded: int = 0  # paper embeddings computed (not taken from the cache)
     unused_reason: str | None = None  # why no embedding was looked up, when an embedder was set
+    papers: int = 0  # papers of the day whose embeddings were looked up
 
 
 def rank_day(
@@ -50,7 +51,8 @@ def rank_day(
             notes.append(f"semantic side skipped, ranking on the query alone: {error}")
             embeddings, profiles = None, {}
     matches, modes = ranker.rank(index, embeddings, profiles)
-    return DayRanking(matches, modes, notes, embedded, unused_reason)
+    looked_up = candidates.height if embeddings is not None else 0
+    return DayRanking(matches, modes, notes, embedded, unused_reason, looked_up)
 
 
 def embeddings_summary(embedder_note: str, embedder: Embedder | None, ranking: DayRanking) -> str:
@@ -62,7 +64,8 @@ def embeddings_summary(embedder_note: str, embedder: Embedder | None, ranking: D
         return embedder_note
     if ranking.unused_reason:
         return f"{embedder_note}; none used, because {ranking.unused_reason}"
-    return f"{embedder_note}; {ranking.embedded} paper embeddings computed, the rest taken from the cache"
+    cached = max(ranking.papers - ranking.embedded, 0)
+    return f"{embedder_note}; {ranking.embedded} paper embeddings computed, {cached} taken from the cache"
 
 
 def _profiles(
@@ -82,6 +85,8 @@ def _profiles(
                 f"radar {radar.id}: the description is left out, because {embedder.model} reads English only"
                 " and the description has no English words or glossary terms"
             )
+        elif texts[radar.id] != radar.description.strip():
+            notes.append(f'radar {radar.id}: the description is embedded through the glossary as "{texts[radar.id]}"')
     descriptions = sorted({text for text in texts.values() if text})
     described = dict(zip(descriptions, embedder.embed(descriptions), strict=True)) if descriptions else {}
 

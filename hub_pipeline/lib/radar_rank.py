@@ -51,6 +51,10 @@ LEXICAL_HALF = 8.0
 SEMANTIC_SHARE = 0.3
 # The semantic reason of a paper that is one of the radar's seeds, in place of its nearest seed.
 SEED_PAPER_REASON = "one of this radar's seed papers"
+# The reason of a paper that misses the query and is kept by min_similarity; the semantic
+# reasons after it say what it is similar to. Rows written before 2026-12-05 hold the older text.
+NO_QUERY_TERM_REASON = "no query term; kept for its similarity"
+OLD_NO_QUERY_TERM_REASON = "no query term; close to the radar's seeds"
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = r"[\W_]+"
@@ -159,6 +163,9 @@ class PaperIndex:
         if getattr(self, cache) is None:
             setattr(self, cache, self._positions(column, lambda value: value))
         return self._any_of(getattr(self, cache), values)
+
+    def authors_of(self, row: int) -> list[str]:
+        return self._papers["authors"][row].to_list()
 
     def with_authors(self, names: Sequence[str]) -> np.ndarray:
         """Return a mask of the papers with an author who is one of ``names`` (AuthorName.same_person)."""
@@ -396,7 +403,8 @@ class RadarRanker:
                         reasons.append(f'{label}: "{compiled.slot_terms[slot_id]}"{suffix}')
                 reasons = sorted(set(reasons))
             else:
-                reasons.append("no query term; close to the radar's seeds")
+                reasons.append(NO_QUERY_TERM_REASON)
+            reasons.extend(_author_reasons(compiled.radar.authors, index.authors_of(row)))
             if near is not None and index.paper_ids[row] in seeds:
                 # A seed is its own nearest seed (similarity 1.00), which explains nothing.
                 reasons.append(SEED_PAPER_REASON)
@@ -486,6 +494,21 @@ def _nearest(rows: np.ndarray, profile: SemanticProfile) -> list[tuple[str, floa
             negative_label, negative_value = profile.negative_labels[worst], float(negative_similarity[position, worst])
         result.append((profile.positive_labels[column], float(similarity[position, column]), negative_label, negative_value))
     return result
+
+
+def _author_reasons(followed: list[str], authors: list[str]) -> list[str]:
+    """Name each author of the paper that the radar's authors filter kept it for.
+
+    'followed author: "Lichao Mou" (filter "L. Mou")'; the filter's form is added when it differs.
+    """
+    reasons = []
+    for author in authors:
+        for name in followed:
+            if author_name(name).same_person(author_name(author)):
+                form = "" if name == author else f' (filter "{name}")'
+                reasons.append(f'followed author: "{author}"{form}')
+                break
+    return reasons
 
 
 def _semantic_reasons(near: tuple[str, float, str | None, float], profile: SemanticProfile) -> list[str]:
