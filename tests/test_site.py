@@ -324,7 +324,7 @@ def test_zh_page_semantic_reasons_in_chinese(tmp_path: Path) -> None:
     reasons = [
         'abstract: "language model" (2x)',
         "no query term; kept for its similarity",
-        "no query term; close to the radar's seeds",  # as rows written before 2026-12-05 hold it
+        "no query term; close to the radar's seeds",  # as earlier versions wrote it
         'followed author: "Lichao Mou" (filter "L. Mou")',
         'nearest seed: arxiv:2503.14736 "HandSplat: Embedding-Driven Gaussian Splatting" (similarity 0.71)',
         "close to the radar description (similarity 0.58)",

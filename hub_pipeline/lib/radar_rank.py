@@ -52,7 +52,7 @@ SEMANTIC_SHARE = 0.3
 # The semantic reason of a paper that is one of the radar's seeds, in place of its nearest seed.
 SEED_PAPER_REASON = "one of this radar's seed papers"
 # The reason of a paper that misses the query and is kept by min_similarity; the semantic
-# reasons after it say what it is similar to. Rows written before 2026-12-05 hold the older text.
+# reasons after it name what it is similar to. Rows from earlier versions hold the older text.
 NO_QUERY_TERM_REASON = "no query term; kept for its similarity"
 OLD_NO_QUERY_TERM_REASON = "no query term; close to the radar's seeds"
 
