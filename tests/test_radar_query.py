@@ -293,3 +293,15 @@ def test_literal_block_query_shown_on_one_line():
         parse_query("diffusion AND\n(flow OR or")
     assert raised.value.position == 14
     assert str(raised.value).splitlines()[1:] == ["  diffusion AND (flow OR or", "  " + " " * 14 + "^"]
+
+
+def test_glossary_entry_may_be_one_term(tmp_path):
+    path = tmp_path / "radars.yaml"
+    path.write_text(
+        "radars:\n  - {id: r, name: R, language: zh-CN, query: 推理 OR 思维链, glossary: {推理: reasoning, 思维链: [CoT, chain of thought]}}\n",
+        encoding="utf-8",
+    )
+    assert load_radars(path).radars[0].glossary == {"推理": ["reasoning"], "思维链": ["CoT", "chain of thought"]}
+    path.write_text("radars:\n  - {id: r, name: R, language: zh-CN, query: 推理, glossary: {推理: ''}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="must be a plain word or phrase"):
+        load_radars(path)

@@ -177,6 +177,14 @@ class RadarConfig(BaseModel):
                 raise ValueError(f"{value!r} is neither an arXiv id (2503.12345, hep-th/9901001) nor a DOI (10.x/y)")
         return values
 
+    @field_validator("glossary", mode="before")
+    @classmethod
+    def _glossary_single_terms(cls, value: object) -> object:
+        """Read an entry written as one term (推理: reasoning) as a list of that term."""
+        if isinstance(value, dict):
+            return {key: [terms] if isinstance(terms, str) else terms for key, terms in value.items()}
+        return value
+
     @field_validator("glossary")
     @classmethod
     def _glossary_terms(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
