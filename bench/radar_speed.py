@@ -3,6 +3,7 @@
     python bench/radar_speed.py --papers 5000 --radars 1000
     python bench/radar_speed.py --papers 300000 --radars 100
     python bench/radar_speed.py --embed-sample 256     # cost of computing embeddings locally
+    python bench/radar_speed.py --papers 300000 --author-filter   # first and later authors filters
 
 Papers are the unique papers of the shared corpus (daily-arXiv listings), repeated with new ids
 when more are asked for than exist. Radars are generated from words and phrases of those
@@ -185,6 +186,24 @@ def embed_cost(sample: int) -> None:
     print(f"  so 5,000 papers take about {5000 / rate / 60:.1f} min and 300,000 about {300000 / rate / 3600:.1f} h on this machine")
 
 
+def author_filter_cost(count: int) -> None:
+    """Time an authors filter: the first one parses every distinct author name, later ones look up."""
+    papers = load_papers(count)
+    names = papers["authors"].explode().drop_nulls()
+    # Three followed people, each written in another form than the feed uses.
+    common = names.value_counts(sort=True)["authors"].to_list()[:3]
+    followed = [", ".join(reversed(name.rsplit(" ", 1))) for name in common]
+    index = PaperIndex(papers)
+    started = time.perf_counter()
+    kept = int(index.with_authors(followed).sum())
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    index.with_authors(["W. Li"])
+    later = time.perf_counter() - started
+    print(f"{count} papers, {names.len()} author names, {names.n_unique()} distinct")
+    print(f"authors filter {followed}: first {first:.2f} s (parses every distinct name), later {later * 1000:.1f} ms; kept {kept}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--papers", type=int, default=5000)
@@ -192,9 +211,12 @@ def main() -> None:
     parser.add_argument("--baseline-radars", type=int, default=20, help="radars to time the per-paper matcher on (0: skip)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--embed-sample", type=int, default=0, help="time the local model on this many papers instead")
+    parser.add_argument("--author-filter", action="store_true", help="time an authors filter over the papers instead")
     args = parser.parse_args()
     if args.embed_sample:
         embed_cost(args.embed_sample)
+    elif args.author_filter:
+        author_filter_cost(args.papers)
     else:
         run(args.papers, args.radars, args.baseline_radars, args.repeat)
 

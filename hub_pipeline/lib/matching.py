@@ -77,7 +77,7 @@ class AuthorName:
         return self.given == other.given
 
 
-@functools.lru_cache(maxsize=65536)  # an author appears on many papers of a long history
+@functools.lru_cache(maxsize=65536)  # an author appears on many papers
 def author_name(name: str) -> AuthorName:
     folded = _fold(name)
     if "," in folded:

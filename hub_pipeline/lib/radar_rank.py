@@ -155,7 +155,7 @@ class PaperIndex:
         self._papers = papers
         self._categories: dict[str, np.ndarray] | None = None
         self._sources: dict[str, np.ndarray] | None = None
-        self._authors: dict[tuple[str, str], list[tuple[int, AuthorName]]] | None = None
+        self._authors: dict[tuple[str, str], list[tuple[AuthorName, np.ndarray]]] | None = None
 
     def with_values(self, column: str, values: Sequence[str]) -> np.ndarray:
         """Return a mask of the papers whose list column ``column`` contains one of ``values``."""
@@ -170,16 +170,20 @@ class PaperIndex:
     def with_authors(self, names: Sequence[str]) -> np.ndarray:
         """Return a mask of the papers with an author who is one of ``names`` (AuthorName.same_person)."""
         if self._authors is None:
-            exploded = self._papers.select(pl.col("authors")).with_row_index("row").explode("authors").drop_nulls("authors")
+            # Each distinct name is parsed once; a long history repeats most names many times.
+            grouped = (
+                self._papers.select(pl.col("authors")).with_row_index("row").explode("authors")
+                .drop_nulls("authors").group_by("authors").agg(pl.col("row"))
+            )
             self._authors = {}
-            for row, name in zip(exploded["row"].to_list(), exploded["authors"].to_list(), strict=True):
+            for name, rows in zip(grouped["authors"].to_list(), grouped["row"].to_list(), strict=True):
                 parsed = author_name(name)
-                self._authors.setdefault(parsed.key, []).append((row, parsed))
+                self._authors.setdefault(parsed.key, []).append((parsed, np.asarray(rows, dtype=np.int64)))
         mask = np.zeros(self.size, dtype=bool)
         for wanted in map(author_name, names):
-            for row, parsed in self._authors.get(wanted.key, []):
+            for parsed, rows in self._authors.get(wanted.key, []):
                 if wanted.same_person(parsed):
-                    mask[row] = True
+                    mask[rows] = True
         return mask
 
     def _positions(self, column: str, key) -> dict:
@@ -404,7 +408,8 @@ class RadarRanker:
                 reasons = sorted(set(reasons))
             else:
                 reasons.append(NO_QUERY_TERM_REASON)
-            reasons.extend(_author_reasons(compiled.radar.authors, index.authors_of(row)))
+            if compiled.radar.authors:
+                reasons.extend(_author_reasons(compiled.radar.authors, index.authors_of(row)))
             if near is not None and index.paper_ids[row] in seeds:
                 # A seed is its own nearest seed (similarity 1.00), which explains nothing.
                 reasons.append(SEED_PAPER_REASON)
