@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
+
+from hub_pipeline.lib.outputs import write_bytes_atomic
 
 
 def payload_path(raw_dir: Path, sha256: str) -> Path:
@@ -22,17 +22,7 @@ def store_payload(raw_dir: Path, body: bytes) -> tuple[str, Path]:
     path = payload_path(raw_dir, digest)
     if path.exists():
         return digest, path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(body)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    write_bytes_atomic(path, body, durable=True)
     return digest, path
 
 

@@ -7,10 +7,8 @@ unescaped markup is the briefing HTML from ``render_briefing_markdown``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from functools import cache
@@ -23,6 +21,7 @@ from markupsafe import Markup
 from hub_pipeline.lib.briefing.offline import localize_reason
 from hub_pipeline.lib.day_state import SourceState, no_announcement_cause
 from hub_pipeline.lib.models import BriefingPaper, RadarInfo
+from hub_pipeline.lib.outputs import write_text_atomic
 from hub_pipeline.lib.site.briefing_html import render_briefing_markdown, safe_link
 from hub_pipeline.lib.site.manifest import (
     MANIFEST_NAME,
@@ -209,16 +208,7 @@ def _template(name: str) -> Template:
 
 def _write_text(path: Path, content: str) -> Path:
     """Write a file through a temporary sibling, so readers never see half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, content)
 
 
 def _render_day_page(page: RadarDayPage, generated_at: str) -> str:
