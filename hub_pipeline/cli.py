@@ -151,7 +151,7 @@ def run(day: date | None, sources: Path | None, radars: Path | None) -> int:
     os.environ["HUB_DATA_DIR"] = str(data_dir)
     home = prepare_instance(data_dir)
     day = day or latest_announcement_day()
-    print(f"Running {day}: {source_count} sources from {sources_path}, {radar_count} radars from {radars_path}")
+    print(f"Running {day}: {_count(source_count, 'source')} from {sources_path}, {_count(radar_count, 'radar')} from {radars_path}")
     print(f"Data folder {data_dir}; Dagster instance {home}")
 
     # Imported here so that HUB_DATA_DIR and DAGSTER_HOME are set before the definitions load.
@@ -258,7 +258,7 @@ def backfill(first: date, last: date, sources: Path | None, radars: Path | None,
     home = prepare_instance(data_dir)
     day_count = (last - first).days + 1
     enabled = [source for source in config.sources if source.enabled]
-    print(f"Backfilling {first}..{last} ({day_count} days): {len(enabled)} sources from {sources_path}")
+    print(f"Backfilling {first}..{last} ({_count(day_count, 'day')}): {_count(len(enabled), 'source')} from {sources_path}")
     print(f"Data folder {data_dir}; Dagster instance {home}")
 
     from dagster import DagsterInstance

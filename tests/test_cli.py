@@ -266,3 +266,14 @@ def test_check_warns_about_lowercase_operator(tmp_path):
         'which is searched as a word; did you mean OR? Write OR to combine terms, or quote it ("or") to search the word'
     )
     assert completed.stderr.splitlines() == [expected]
+
+
+def test_run_banner_counts_in_the_singular(tmp_path, fixtures):
+    sources = write_sources(tmp_path / "sources.yaml", [{"id": "one", "kind": "rss", "url": (fixtures / "nature_rss" / "missing.xml").as_uri()}])
+    radars = tmp_path / "radars.yaml"
+    radars.write_text("radars:\n  - {id: r, name: R, language: en, query: diffusion}\n", encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-m", "hub_pipeline.cli", "run", "--date", "2025-03-20", "--sources", str(sources), "--radars", str(radars)],
+        cwd=REPO, capture_output=True, text=True, env={**os.environ, "HUB_DATA_DIR": str(tmp_path / "data")}, timeout=300,
+    )
+    assert f"Running 2025-03-20: 1 source from {sources}, 1 radar from {radars}" in completed.stdout
