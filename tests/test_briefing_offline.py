@@ -401,7 +401,7 @@ def test_latex_title_survives_markdown_and_site():
     assert "\\[M\\]" not in html
 
 
-def test_cross_domain_links_each_pair_of_fields_once():
+def test_cross_domain_one_link_per_fields():
     # Two terms link cs.CV with eess.IV through different papers; only the better link is kept.
     cv = {"categories": ["cs.CV"], "source_label": "arXiv (cs.CV)", "feed_category": "cs.CV"}
     iv = {"categories": ["eess.IV"], "source_label": "arXiv (eess.IV)", "feed_category": "eess.IV"}
@@ -416,11 +416,13 @@ def test_cross_domain_links_each_pair_of_fields_once():
 
 
 def test_web_addresses_name_no_theme():
-    # As in 2503.14966 and its sister papers: the code address is the only wording they share.
+    # Two papers of one lab whose only shared wording is the address of their code.
     code = "Code is available at github.com/MedAITech/U_I2V and https://github.com/MedAITech/Echo."
     papers = [
         synthetic_paper(1, 3.0, title="Ultrasound image-to-video synthesis", abstract=f"We animate frames. {code}", reasons=[]),
         synthetic_paper(2, 2.0, title="Few-shot medical video object segmentation", abstract=f"We segment organs. {code}", reasons=[]),
     ]
     titles = [theme.title.lower() for theme in write_offline(radar("en"), DAY, papers).themes]
-    assert not any("github" in title or "medaitech" in title or "com" in title.split() for title in titles), titles
+    assert not any("github" in title for title in titles), titles
+    assert not any("medaitech" in title for title in titles), titles
+    assert not any("com" in title.split() for title in titles), titles

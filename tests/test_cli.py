@@ -219,7 +219,7 @@ def test_check_warns_about_unknown_names(tmp_path):
     assert f"warning: radar 'r' keeps papers of sources that {sources} does not define: 'other-feed'" in completed.stderr
 
 
-def test_check_warns_about_categories_no_feed_covers(tmp_path):
+def test_check_warns_uncovered_categories(tmp_path):
     feeds = [
         {"id": "arxiv-cs-cv", "kind": "arxiv_rss", "category": "cs.CV", "url": (tmp_path / "cv.xml").as_uri()},
         {"id": "arxiv-math", "kind": "arxiv_rss", "category": "math", "url": (tmp_path / "math.xml").as_uri()},
@@ -268,7 +268,7 @@ def test_check_warns_about_lowercase_operator(tmp_path):
     assert completed.stderr.splitlines() == [expected]
 
 
-def test_run_banner_counts_in_the_singular(tmp_path, fixtures):
+def test_run_banner_singular_counts(tmp_path, fixtures):
     sources = write_sources(tmp_path / "sources.yaml", [{"id": "one", "kind": "rss", "url": (fixtures / "nature_rss" / "missing.xml").as_uri()}])
     radars = tmp_path / "radars.yaml"
     radars.write_text("radars:\n  - {id: r, name: R, language: en, query: diffusion}\n", encoding="utf-8")

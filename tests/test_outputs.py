@@ -23,7 +23,7 @@ def mode(path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
 
-def test_written_files_follow_the_umask(tmp_path, umask_022):
+def test_written_files_follow_umask(tmp_path, umask_022):
     # tempfile.mkstemp creates 0600 files; a published site must be readable by a web server.
     page = _write_text(tmp_path / "site" / "r" / "2025-03-20.html", "<p>页面</p>\n")
     briefing = write_text_atomic(tmp_path / "briefings" / "r" / "2025-03-20.md", "# 简报\n")
@@ -33,7 +33,7 @@ def test_written_files_follow_the_umask(tmp_path, umask_022):
     assert read_payload(tmp_path / "raw", digest) == b"<rss/>"
 
 
-def test_a_stricter_umask_is_kept(tmp_path):
+def test_umask_077_keeps_files_private(tmp_path):
     previous = os.umask(0o077)
     try:
         path = write_bytes_atomic(tmp_path / "private.json", b"{}", durable=True)

@@ -137,7 +137,7 @@ def test_shipped_radars_find_papers(first_run):
     assert counts.get("medical-imaging", 0) > 0
 
 
-def test_shipped_author_filter_keeps_the_named_people(first_run):
+def test_shipped_author_filter_people(first_run):
     data_dir, _, _ = first_run
     with duckdb.connect(str(data_dir / "warehouse.duckdb"), read_only=True) as conn:
         matched = {row[0] for row in conn.execute("SELECT paper_id FROM radar_matches WHERE radar_id = 'followed-authors'").fetchall()}

@@ -149,16 +149,16 @@ def test_local_model_embeds_offline():
         ("Diffusion models: images and video.", {}, "Diffusion models: images and video."),
     ],
 )
-def test_description_text_for_english_only_model(description, glossary, expected):
+def test_description_text_english_only(description, glossary, expected):
     assert description_text(description, glossary, english_only=True) == expected
 
 
-def test_description_text_as_written_for_other_models():
+def test_description_text_multilingual_model():
     assert description_text(" 三维重建与高斯泼溅 ", {"三维重建": ["3D reconstruction"]}, english_only=False) == "三维重建与高斯泼溅"
 
 
 @pytest.mark.skipif(local_model_missing() is not None, reason=f"local model not installed: {local_model_missing()}")
-def test_local_model_reads_chinese_description_through_glossary():
+def test_local_model_glossary_description():
     embedder = LocalEmbedder()
     assert embedder.english_only
     glossary = {"三维重建": ["3D reconstruction", "surface reconstruction"], "新视角合成": ["novel view synthesis"]}
@@ -319,7 +319,7 @@ def test_query_only_radars_use_no_embeddings(tmp_path):
     assert [m.paper_id for m in ranking.matches["r"]] == ["arxiv:2503.00001"]
 
 
-def test_english_only_endpoint_gets_descriptions_through_glossary(tmp_path):
+def test_english_only_endpoint_description(tmp_path):
     from hub_pipeline.lib.config import RadarConfig
     from hub_pipeline.lib.radar_day import rank_day
 

@@ -119,7 +119,7 @@ def test_author_key_name_forms(name, key):
 
 
 @pytest.mark.parametrize(
-    ("wanted", "author", "same"),
+    ("followed", "author", "same"),
     [
         ("Li, Wei", "Wei Li", True),
         ("W. Li", "Wei Li", True),
@@ -138,12 +138,12 @@ def test_author_key_name_forms(name, key):
         ("Hao Fei", "Hao Feng", False),
     ],
 )
-def test_same_person_name_forms(wanted, author, same):
-    assert author_name(wanted).same_person(author_name(author)) is same
-    assert author_name(author).same_person(author_name(wanted)) is same
+def test_same_person_name_forms(followed, author, same):
+    assert author_name(followed).same_person(author_name(author)) is same
+    assert author_name(author).same_person(author_name(followed)) is same
 
 
-def test_author_filter_keeps_full_given_names_apart():
+def test_author_filter_full_given_names():
     papers = [
         Candidate("a", "Diffusion", "", ["Wei Li", "Anna Berg"], ["cs.LG"], ["arxiv"]),
         Candidate("b", "Diffusion", "", ["Weiwei Li"], ["cs.LG"], ["arxiv"]),

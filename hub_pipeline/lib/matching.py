@@ -51,13 +51,13 @@ class AuthorName:
     """A name as "surname, given": "Li, Wei", "Wei Li" and "W. Li" share surname and initial."""
 
     surname: str
-    given: str  # the given names' letters, without spaces, hyphens or dots: "xiaoxiang"
+    given_names: str  # the given names' letters, without spaces, hyphens or dots: "xiaoxiang"
     initials: str  # the first letter of each given name: "xx" for "Xiao Xiang" and "X. X."
     initials_only: bool  # the given names are written as initials ("W." or "X. X.")
 
     @property
     def key(self) -> tuple[str, str]:
-        return self.surname, self.given[:1]
+        return self.surname, self.given_names[:1]
 
     def same_person(self, other: AuthorName) -> bool:
         """Surnames agree, and so do the given names: in full, or by initials where one side has only those.
@@ -71,10 +71,10 @@ class AuthorName:
             shorter, longer = sorted((self.initials, other.initials), key=len)
             return longer.startswith(shorter)
         if self.initials_only or other.initials_only:
-            # The initials given must begin the full name's: "X." fits "Xiao Xiang", "X. X." not "Xinghao".
+            # The written initials must begin the full name's: "X." fits "Xiao Xiang", "X. X." does not fit "Xinghao".
             written, full = (self, other) if self.initials_only else (other, self)
             return full.initials.startswith(written.initials)
-        return self.given == other.given
+        return self.given_names == other.given_names
 
 
 @functools.lru_cache(maxsize=65536)  # an author appears on many papers
@@ -115,12 +115,12 @@ def _score(hits: Iterable[Hit]) -> float:
     return round(total, 4)
 
 
-def _passes_filters(radar: RadarConfig, paper: Candidate, wanted: list[AuthorName]) -> bool:
+def _passes_filters(radar: RadarConfig, paper: Candidate, followed: list[AuthorName]) -> bool:
     if radar.categories and not set(radar.categories) & set(paper.categories):
         return False
     if radar.sources and not set(radar.sources) & set(paper.source_ids):
         return False
-    if wanted and not any(w.same_person(author_name(name)) for name in paper.authors for w in wanted):
+    if followed and not any(person.same_person(author_name(name)) for name in paper.authors for person in followed):
         return False
     return True
 
@@ -128,10 +128,10 @@ def _passes_filters(radar: RadarConfig, paper: Candidate, wanted: list[AuthorNam
 def match_radar(radar: RadarConfig, papers: Iterable[Candidate], query: Node | None = None) -> list[Match]:
     """Match one radar against the day's candidate papers; return its top matches, ranked."""
     tree = query or parse_query(radar.query)
-    wanted = [author_name(name) for name in radar.authors]
+    followed = [author_name(name) for name in radar.authors]
     scored: list[tuple[float, str, list[str]]] = []
     for paper in papers:
-        if not _passes_filters(radar, paper, wanted):
+        if not _passes_filters(radar, paper, followed):
             continue
         texts = {
             "title": paper.title.lower(),

@@ -17,8 +17,8 @@ papers x radars. Here the work is shared instead:
 5. The semantic score is a matrix product of paper embeddings with the radar's seed,
    description and negative embeddings.
 
-Reasons (terms and fields that hit, the nearest seed and its similarity, or that the paper is
-one of the radar's seeds) are built only for the papers a radar keeps.
+Reasons (terms and fields that hit, the followed author, the nearest seed and its similarity,
+or that the paper is one of the radar's seeds) are built only for the papers a radar keeps.
 """
 
 from __future__ import annotations
@@ -180,9 +180,9 @@ class PaperIndex:
                 parsed = author_name(name)
                 self._authors.setdefault(parsed.key, []).append((parsed, np.asarray(rows, dtype=np.int64)))
         mask = np.zeros(self.size, dtype=bool)
-        for wanted in map(author_name, names):
-            for parsed, rows in self._authors.get(wanted.key, []):
-                if wanted.same_person(parsed):
+        for followed in map(author_name, names):
+            for parsed, rows in self._authors.get(followed.key, []):
+                if followed.same_person(parsed):
                     mask[rows] = True
         return mask
 

@@ -17,10 +17,6 @@ from hub_pipeline.lib.sources.columns import NEEDS_FULL_CLEAN, PAGE_SCHEMA
 _NEEDS_FULL_CLEAN = re.compile(NEEDS_FULL_CLEAN)
 
 
-# An XML declaration naming another encoding than UTF-8.
-_OTHER_ENCODING = re.compile(rb"<\?xml[^>]*?encoding=[\"'](?!utf-8[\"'])", re.IGNORECASE)
-
-
 def xml_error_detail(error: etree.XMLSyntaxError) -> str:
     """Describe an lxml syntax error once: libxml2's message, then its line and column.
 
@@ -30,15 +26,6 @@ def xml_error_detail(error: etree.XMLSyntaxError) -> str:
     if last is None:
         return str(error)
     return f"{last.message} (line {last.line}, column {last.column})"
-
-
-def columns_readable(body: bytes, closing_tag: bytes) -> bool:
-    """Return whether xml2arrow may read a page: UTF-8, and ending with its root's closing tag.
-
-    xml2arrow reads UTF-8 only, and it stops without an error where a cut-off page ends. So a
-    page that does not end with its root element goes to lxml, which reports what is wrong.
-    """
-    return body.rstrip().endswith(closing_tag) and not _OTHER_ENCODING.match(body.lstrip())
 
 
 class HistoryPageError(ValueError):

@@ -22,7 +22,7 @@ from xml2arrow import XmlToArrowParser
 
 from hub_pipeline.lib.normalize import split_authors
 from hub_pipeline.lib.sources.columns import RAW_SCHEMA, arxiv_records, collect_frames, empty_raw, raw_frame
-from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, columns_readable, xml_error_detail
+from hub_pipeline.lib.sources.common import HistoryPage, HistoryPageError, xml_error_detail
 
 OAI = "{http://www.openarchives.org/OAI/2.0/}"
 ARXIV = "{http://arxiv.org/OAI/arXiv/}"
@@ -55,6 +55,8 @@ _METADATA_COUNT = etree.XPath("count(/o:OAI-PMH/o:ListRecords/o:record/o:metadat
 
 
 _TABLES = Path(__file__).with_name("oai_tables.yaml")
+# An XML declaration naming another encoding than UTF-8.
+_OTHER_ENCODING = re.compile(rb"<\?xml[^>]*?encoding=[\"'](?!utf-8[\"'])", re.IGNORECASE)
 
 
 def parse_oai_page(body: bytes, source_id: str, feed_category: str | None = None, *, first_index: int = 0) -> HistoryPage:
@@ -84,9 +86,18 @@ def _columns_parser() -> XmlToArrowParser:
     return XmlToArrowParser(_TABLES)
 
 
+def _columns_readable(body: bytes) -> bool:
+    """Return whether xml2arrow may read a page: UTF-8, and ending with the closing </OAI-PMH>.
+
+    xml2arrow reads UTF-8 only, and it stops without an error where a cut-off page ends. So a
+    page that does not end with its root element goes to lxml, which reports what is wrong.
+    """
+    return body.rstrip().endswith(b"</OAI-PMH>") and not _OTHER_ENCODING.match(body.lstrip())
+
+
 def _read_columns(body: bytes, source_id: str) -> tuple[HistoryPage, pl.DataFrame] | None:
     """Read a page of arXiv's usual shape with xml2arrow, or return None when lxml must read it."""
-    if not columns_readable(body, b"</OAI-PMH>"):
+    if not _columns_readable(body):
         return None
     try:
         tables = _columns_parser().parse(body)
