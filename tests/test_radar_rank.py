@@ -101,8 +101,24 @@ def test_boolean_logic_agrees_with_the_per_paper_matcher(day_papers):
         for row in day_papers.iter_rows(named=True)
     ]
     for config in radars:
-        expected = {m.paper_id for m in match_radar(config, candidates)}
-        assert {m.paper_id for m in results[config.id]} == expected, config.query
+        expected = {m.paper_id: m.reasons for m in match_radar(config, candidates)}
+        assert {m.paper_id for m in results[config.id]} == set(expected), config.query
+        # The same terms are named: a term counts only through a branch that matched.
+        for match in results[config.id]:
+            assert terms_named(match.reasons) == terms_named(expected[match.paper_id]), (config.query, match.paper_id)
+
+
+def terms_named(reasons: list[str]) -> set[str]:
+    """Return the 'field: "term"' part of each term reason, without its count."""
+    fields = ("title:", "abstract:", "author:", "category:")
+    return {reason.split(" (", 1)[0] for reason in reasons if reason.startswith(fields)}
+
+
+def test_reasons_skip_unmatched_branches():
+    """In (diffusion AND protein*) OR "flow matching", a paper without proteins is not listed for diffusion."""
+    papers = papers_frame([{"paper_id": "p", "title": "Flow matching for images", "abstract": "Diffusion and flow matching."}])
+    results, _ = rank(papers, radar(query='(diffusion AND protein*) OR "flow matching"'))
+    assert results["r"][0].reasons == ['abstract: "flow matching"', 'title: "flow matching"']
 
 
 def test_hyphen_and_space_are_alike():

@@ -19,6 +19,9 @@ papers x radars. Here the work is shared instead:
 
 Reasons (terms and fields that hit, the followed author, the nearest seed and its similarity,
 or that the paper is one of the radar's seeds) are built only for the papers a radar keeps.
+A term is named only when the query matched through it, as in ``radar_query.evaluate``; the
+BM25 sum still counts every term of the query that occurs (counting matched branches only was
+measured in bench/RESULTS.md and not adopted).
 """
 
 from __future__ import annotations
@@ -105,6 +108,7 @@ class _CompiledRadar:
     slots: list[int]  # slot ids of the terms that count for the score (not under NOT)
     slot_terms: dict[int, str]  # slot id -> term as written, for reasons
     node_slots: dict[int, list[int]] = field(default_factory=dict)  # id(term node) -> its slot ids
+    has_and: bool = False  # whether the query has an AND, so reasons must follow its branches
 
 
 def fold_text(expression: pl.Expr) -> pl.Expr:
@@ -218,6 +222,7 @@ class RadarRanker:
         compiled = _CompiledRadar(radar, tree, [], {})
         self._attach(tree, compiled, negated=False)
         compiled.slots = sorted(set(compiled.slots))
+        compiled.has_and = _has_and(tree)
         return compiled
 
     def _attach(self, node: Node, compiled: _CompiledRadar, negated: bool) -> None:
@@ -400,11 +405,14 @@ class RadarRanker:
             reasons: list[str] = []
             if matched[row]:
                 start, end = counts.indptr[row], counts.indptr[row + 1]
-                for slot_id, count in zip(counts.indices[start:end].tolist(), counts.data[start:end].tolist(), strict=True):
-                    if slot_id in wanted:
-                        suffix = f" ({int(count)}x)" if count > 1 else ""
-                        label = FIELD_LABELS[self._slot_fields[slot_id]]
-                        reasons.append(f'{label}: "{compiled.slot_terms[slot_id]}"{suffix}')
+                hit = dict(zip(counts.indices[start:end].tolist(), counts.data[start:end].tolist(), strict=True))
+                # Without AND, every positive term that hits is one the query matched by.
+                named = _matching_slots(compiled.tree, compiled, hit)[1] if compiled.has_and else wanted & hit.keys()
+                for slot_id in named:
+                    count = hit[slot_id]
+                    suffix = f" ({int(count)}x)" if count > 1 else ""
+                    label = FIELD_LABELS[self._slot_fields[slot_id]]
+                    reasons.append(f'{label}: "{compiled.slot_terms[slot_id]}"{suffix}')
                 reasons = sorted(set(reasons))
             else:
                 reasons.append(NO_QUERY_TERM_REASON)
@@ -476,6 +484,28 @@ def _evaluate(node: Node, compiled: _CompiledRadar, counts: sparse.csc_matrix, s
     masks = [_evaluate(child, compiled, counts, size) for child in node.children]
     combine = np.logical_and if node.kind == "and" else np.logical_or
     return combine.reduce(masks)
+
+
+def _has_and(node: Node) -> bool:
+    return node.kind == "and" or any(_has_and(child) for child in node.children)
+
+
+def _matching_slots(node: Node, compiled: _CompiledRadar, hit: dict[int, float]) -> tuple[bool, set[int]]:
+    """Return whether ``node`` matches a paper with the ``hit`` slots, and the slots it matches by.
+
+    A term counts only through branches that match, as in radar_query.evaluate: under
+    ``diffusion AND protein*``, a paper without "protein" gets no reason from "diffusion".
+    """
+    if node.kind == "term":
+        slots = {slot for slot in compiled.node_slots[id(node)] if slot in hit}
+        return bool(slots), slots
+    if node.kind == "not":
+        return not _matching_slots(node.children[0], compiled, hit)[0], set()
+    results = [_matching_slots(child, compiled, hit) for child in node.children]
+    matched = (all if node.kind == "and" else any)(child_matched for child_matched, _ in results)
+    if not matched:
+        return False, set()
+    return True, set().union(*(slots for child_matched, slots in results if child_matched))
 
 
 def _semantic_scores(embeddings: np.ndarray, profile: SemanticProfile) -> np.ndarray:
