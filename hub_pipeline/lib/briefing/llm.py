@@ -109,7 +109,9 @@ class LLMFailure(Exception):
 
 
 @dataclass(slots=True)
-class _Usage:
+class Usage:
+    """Tokens and requests spent on one briefing or one model check."""
+
     tokens_in: int = 0
     tokens_out: int = 0
     requests: int = 0
@@ -155,9 +157,9 @@ class LLMWriter:
         if cached is not None:
             logger.info("LLM briefing for radar %s on %s: reply taken from the cache, 0 tokens", radar.radar_id, day)
             reply = _Reply.model_validate(cached["reply"])
-            return self._briefing(radar, day, papers, reply, _Usage(), key, cached=True, batches=cached.get("batches", 0))
+            return self._briefing(radar, day, papers, reply, Usage(), key, cached=True, batches=cached.get("batches", 0))
 
-        usage = _Usage()
+        usage = Usage()
         if self.quota_error:
             return self._fall_back(radar, day, papers, LLMFailure("quota_exhausted", f"not requested: {self.quota_error}"), usage, key)
 
@@ -211,7 +213,7 @@ class LLMWriter:
         day: date,
         papers: list[BriefingPaper],
         reply: _Reply,
-        usage: _Usage,
+        usage: Usage,
         key: str,
         *,
         cached: bool,
@@ -260,12 +262,12 @@ class LLMWriter:
             cached=cached,
             requests=usage.requests,
             batches=batches,
-            cost_usd=self._cost(usage),
+            cost_usd=self.cost(usage),
         )
 
-    def _ask(self, radar: RadarInfo, messages: list[dict[str, str]], usage: _Usage) -> _Reply:
+    def _ask(self, radar: RadarInfo, messages: list[dict[str, str]], usage: Usage) -> _Reply:
         """Request one reply and validate it; a reply in the wrong language is requested once more."""
-        content = self._complete(messages, usage)
+        content = self.complete(messages, usage)
         reply = _parse_content(content)
         if not is_wrong_language(_reply_text(reply), radar.language):
             return reply
@@ -278,7 +280,7 @@ class LLMWriter:
             {"role": "assistant", "content": content},
             {"role": "user", "content": _LANGUAGE_RETRY[radar.language]},
         ]
-        reply = _parse_content(self._complete(retry, usage))
+        reply = _parse_content(self.complete(retry, usage))
         if is_wrong_language(_reply_text(reply), radar.language):
             share = cjk_share(_reply_text(reply))
             raise LLMFailure(
@@ -286,7 +288,7 @@ class LLMWriter:
             )
         return reply
 
-    def _complete(self, messages: list[dict[str, str]], usage: _Usage) -> str:
+    def complete(self, messages: list[dict[str, str]], usage: Usage) -> str:
         """Make one chat completion request with retries and return the reply text."""
         settings = self.settings
         retrying = tenacity.Retrying(
@@ -339,9 +341,9 @@ class LLMWriter:
         return tenacity.wait_exponential_jitter(multiplier=backoff, max=MAX_RETRY_AFTER_S, jitter=backoff)(state)
 
     def _fall_back(
-        self, radar: RadarInfo, day: date, papers: list[BriefingPaper], failure: LLMFailure, usage: _Usage, key: str
+        self, radar: RadarInfo, day: date, papers: list[BriefingPaper], failure: LLMFailure, usage: Usage, key: str
     ) -> Briefing:
-        reason = self._redact(failure.message)
+        reason = self.redact(failure.message)
         logger.warning(
             "LLM briefing for radar %s on %s failed (%s), offline writer used: %s", radar.radar_id, day, failure.kind, reason
         )
@@ -352,16 +354,16 @@ class LLMWriter:
         briefing.tokens_out = usage.tokens_out
         briefing.requests = usage.requests
         briefing.cache_key = key
-        briefing.cost_usd = self._cost(usage)
+        briefing.cost_usd = self.cost(usage)
         return briefing
 
-    def _cost(self, usage: _Usage) -> float:
+    def cost(self, usage: Usage) -> float:
         return cost_usd(usage.tokens_in, usage.tokens_out, self.settings.price_in_per_1k, self.settings.price_out_per_1k)
 
     def _message(self, exc: openai.OpenAIError) -> str:
-        return self._redact(_short_message(exc))
+        return self.redact(_short_message(exc))
 
-    def _redact(self, reason: str) -> str:
+    def redact(self, reason: str) -> str:
         """Remove the API key from an error text, in case the server echoed it back."""
         if len(self.api_key) >= 4:
             reason = reason.replace(self.api_key, "***")

@@ -106,7 +106,7 @@ def build_combine_messages(
     )
     lines = _radar_lines(radar, day)
     lines += [f"Batch briefings ({len(partials)}):", PARTIALS_START]
-    lines += [_as_data(json.dumps(partial, ensure_ascii=False)) for partial in partials]
+    lines += [as_data(json.dumps(partial, ensure_ascii=False)) for partial in partials]
     lines += [PARTIALS_END, f"Paper index ({len(papers)}, best match first):", PAPERS_START]
     lines += [json.dumps(_paper_record(paper), ensure_ascii=False) for paper in papers]
     lines.append(PAPERS_END)
@@ -116,7 +116,7 @@ def build_combine_messages(
 def paper_line(paper: BriefingPaper) -> str:
     """Return one paper as a JSON line of the data block; json.dumps keeps it on one line."""
     record = _paper_record(paper)
-    record["abstract"] = _as_data(shorten(clean_abstract(paper.abstract), ABSTRACT_CHARS))
+    record["abstract"] = as_data(shorten(clean_abstract(paper.abstract), ABSTRACT_CHARS))
     return json.dumps(record, ensure_ascii=False)
 
 
@@ -124,14 +124,14 @@ def _paper_record(paper: BriefingPaper) -> dict[str, object]:
     """Return the fields the model sees of every paper, the abstract aside."""
     record: dict[str, object] = {
         "id": paper.paper_id,
-        "title": _as_data(paper.title),
-        "field": _as_data(paper_field(paper)),
+        "title": as_data(paper.title),
+        "field": as_data(paper_field(paper)),
         "categories": paper.categories,
         "source": paper.source_label,
         "new_version": paper.is_update,
     }
     if paper.published_journal:
-        record["published_in"] = _as_data(paper.published_journal)
+        record["published_in"] = as_data(paper.published_journal)
     return record
 
 
@@ -164,7 +164,7 @@ def _radar_lines(radar: RadarInfo, day: date) -> list[str]:
     return lines
 
 
-def _as_data(value: str) -> str:
+def as_data(value: str) -> str:
     """Remove the delimiter lines from untrusted text so it cannot close its data block."""
     for marker in _MARKERS:
         value = value.replace(marker, " ")
