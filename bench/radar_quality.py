@@ -15,11 +15,14 @@ the held-out set):
     python bench/radar_quality.py --set heldout   # the held-out table, from labels-heldout.csv
     python bench/radar_quality.py --pool F        # write the papers to judge (pooled, shuffled) to F
     python bench/radar_quality.py --descriptions  # how well each description alone separates the labels
+    python bench/radar_quality.py --set heldout --check 20   # add "radar + model check" (needs OPENAI_API_KEY)
 
 Recall counts the judged relevant papers in the list a system returns, capped at RETURNED
 papers (radar: the matches above its thresholds; keywords: the papers with a keyword; svm: its
 ranking, which has no threshold), over all judged relevant papers of the radar. "radar
 (lexical)" is the same ranker without embeddings, as a radar runs when none are configured.
+"radar + model check" (with --check N) is the radar's ranking after the chat model of
+OPENAI_API_KEY, OPENAI_BASE_URL and HUB_LLM_MODEL judged its first N papers (radar_check.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import json
 import os
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -44,9 +48,13 @@ from sklearn.svm import LinearSVC
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from hub_pipeline.defs.resources import LLMResource  # noqa: E402
+from hub_pipeline.lib.briefing.cache import MemoryCache  # noqa: E402
+from hub_pipeline.lib.briefing.llm import LLMWriter  # noqa: E402
 from hub_pipeline.lib.config import RadarConfig, paper_id_for  # noqa: E402
 from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings, description_text  # noqa: E402
-from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, SemanticProfile  # noqa: E402
+from hub_pipeline.lib.radar_check import CheckedPaper, ModelChecker  # noqa: E402
+from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, RankedMatch, SemanticProfile  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "radar_relevance"
 # Two labelled collections. "dev" was judged first, and the semantic share was chosen on it.
@@ -188,6 +196,9 @@ def main() -> None:
         "--descriptions", action="store_true", help="report the AUC of each radar's description similarity instead"
     )
     parser.add_argument("--set", choices=sorted(COLLECTIONS), default="dev", help="which labelled collection (default dev)")
+    parser.add_argument(
+        "--check", type=int, default=0, metavar="N", help="also report the radar after the chat model checked its first N papers"
+    )
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "bench_embeddings.duckdb")
     args = parser.parse_args()
     args.cache.parent.mkdir(parents=True, exist_ok=True)
@@ -199,8 +210,11 @@ def main() -> None:
     if args.descriptions:
         report_descriptions(radars, collection, embed(collection, args.cache), load_labels(labels_name))
         return
+    checker = model_checker() if args.check else None
     seed_vectors = embed(seeds, args.cache)
     systems = rank_systems(collection, seeds, radars, extras, embed(collection, args.cache), seed_vectors)
+    if checker is not None:
+        add_model_check(systems, checker, collection, radars, args.check)
 
     if args.pool:
         write_pool(args.pool, collection, radars, systems, labels_name)
@@ -238,6 +252,32 @@ def rank_systems(collection, seeds, radars, extras, vectors, seed_vectors):
             "svm": rank_svm(collection, seeds, radar),
         }
     return systems
+
+
+def model_checker() -> ModelChecker:
+    """Build the model checker from the environment, as the pipeline's LLMResource does."""
+    resource = LLMResource(run_token_budget=0)
+    client = resource.client()
+    if client is None:
+        sys.exit("--check needs OPENAI_API_KEY (and OPENAI_BASE_URL and HUB_LLM_MODEL for an endpoint other than OpenAI's)")
+    return ModelChecker(LLMWriter(client, resource.settings()), MemoryCache())
+
+
+def add_model_check(systems, checker: ModelChecker, collection, radars, top: int) -> None:
+    """Add "radar + model check": the radar's ranking with its first ``top`` papers judged by the model."""
+    papers = {
+        row["paper_id"]: CheckedPaper(row["paper_id"], row["version"], row["title"], row["abstract"])
+        for row in collection.iter_rows(named=True)
+    }
+    for radar in radars:
+        ranking = systems[radar.id]["radar"]
+        matches = [RankedMatch(radar.id, paper_id, 0.0, rank, [], 0.0, None) for rank, paper_id in enumerate(ranking, start=1)]
+        outcome = checker.check(radar.model_copy(update={"model_check": top}), date.today(), matches, papers)
+        if outcome.failure:
+            sys.exit(f"model check of {radar.id} failed ({outcome.failure}): {outcome.error}")
+        print(f"{radar.id}: model check judged {outcome.judged}, {outcome.off_topic} off topic", file=sys.stderr)
+        others = {name: other for name, other in systems[radar.id].items() if name != "radar"}
+        systems[radar.id] = {"radar": ranking, "radar + model check": [m.paper_id for m in outcome.matches], **others}
 
 
 def write_pool(path: Path, collection, radars, systems, labels_name: str) -> None:

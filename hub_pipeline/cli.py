@@ -124,6 +124,12 @@ def check(sources: Path | None, radars: Path | None) -> int:
             )
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    checked = [radar.id for radar in radar_config.radars if radar.model_check]
+    if checked and not os.environ.get("OPENAI_API_KEY", "").strip():
+        print(
+            f"note: the model check of {', '.join(checked)} runs only when OPENAI_API_KEY is set;"
+            " without it, their lists keep the ranker's order"
+        )
     return 0
 
 

@@ -199,6 +199,15 @@ def test_check_reports_shipped_config(tmp_path):
     assert not (tmp_path / "data").exists()  # nothing is written
 
 
+def test_check_notes_model_check_without_key(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    completed = _check(tmp_path)
+    assert completed.returncode == 0, completed.stderr
+    assert "note: the model check of llm-reasoning runs only when OPENAI_API_KEY is set" in completed.stdout
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789")
+    assert "model check" not in _check(tmp_path).stdout
+
+
 def test_check_rejects_bad_query(tmp_path):
     radars = tmp_path / "radars.yaml"
     radars.write_text("radars:\n  - {id: r, name: R, language: en, query: 'diffusion AND'}\n", encoding="utf-8")

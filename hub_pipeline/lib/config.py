@@ -150,6 +150,9 @@ class RadarConfig(BaseModel):
     # A paper that misses the query still matches when its similarity to the seeds reaches this.
     # NOTE: 0.55 suits all-MiniLM-L6-v2; endpoint models spread similarities differently.
     min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)
+    # The first model_check papers of a day's list are judged on topic or off topic by the chat
+    # model (OPENAI_API_KEY), and those judged off topic move to the end; 0 turns it off.
+    model_check: int = Field(default=0, ge=0, le=50)
 
     @field_validator("query")
     @classmethod

@@ -58,6 +58,10 @@ SEED_PAPER_REASON = "one of this radar's seed papers"
 # reasons after it name what it is similar to. Rows from earlier versions hold the older text.
 NO_QUERY_TERM_REASON = "no query term; kept for its similarity"
 OLD_NO_QUERY_TERM_REASON = "no query term; close to the radar's seeds"
+# The reasons radar_check adds to the papers the chat model judged, each followed by
+# " (<the model's explanation>)" when it gave one.
+ON_TOPIC_REASON = "model check: on topic"
+OFF_TOPIC_REASON = "model check: off topic"
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = r"[\W_]+"

@@ -8,11 +8,15 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 from dagster_duckdb import DuckDBResource
 
 from hub_pipeline.defs.partitions import daily_partitions
-from hub_pipeline.defs.resources import WRITER_POOL, HubSettings
+from hub_pipeline.defs.resources import WRITER_POOL, HubSettings, LLMResource
 from hub_pipeline.defs.warehouse import warehouse
+from hub_pipeline.lib.briefing.cache import WarehouseCache
+from hub_pipeline.lib.briefing.llm import LLMWriter
+from hub_pipeline.lib.config import RadarConfig
 from hub_pipeline.lib.daily_papers import MATCH_SCHEMA, already_reported, candidates_for_day, match_rows
 from hub_pipeline.lib.embeddings import embedder_from_env
-from hub_pipeline.lib.radar_day import embeddings_summary, rank_day
+from hub_pipeline.lib.radar_check import CheckedPaper, ModelChecker
+from hub_pipeline.lib.radar_day import DayRanking, embeddings_summary, rank_day
 from hub_pipeline.lib.warehouse import replace_rows
 
 
@@ -23,10 +27,13 @@ from hub_pipeline.lib.warehouse import replace_rows
     group_name="radars",
     kinds={"python", "duckdb"},
 )
-def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings) -> MaterializeResult:
+def radar_matches(
+    context: AssetExecutionContext, duckdb: DuckDBResource, hub: HubSettings, llm: LLMResource
+) -> MaterializeResult:
     """Match every radar against the papers listed that day: BM25 on the query plus the semantic score.
 
-    Grain: one row per radar, paper and day, with score, rank and the reasons it matched.
+    Grain: one row per radar, paper and day, with score, rank and the reasons it matched. A radar
+    with ``model_check`` has its top papers judged by the chat model when OPENAI_API_KEY is set.
     """
     day = date.fromisoformat(context.partition_key)
     radars = hub.radars().radars
@@ -41,6 +48,7 @@ def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: H
         context.log.info(f"{day}: {embeddings_summary(embedder_note, embedder, ranking)}")
         for note in ranking.notes[1:]:
             context.log.warning(f"{day}: {note}")
+        checks = _model_checks(context, conn, llm, radars, candidates, ranking, day)
 
         rows: list[dict] = []
         per_radar: dict[str, int] = {}
@@ -66,9 +74,48 @@ def radar_matches(context: AssetExecutionContext, duckdb: DuckDBResource, hub: H
     }
     metadata.update({f"matches_{radar_id}": count for radar_id, count in per_radar.items()})
     metadata.update({f"mode_{radar_id}": mode for radar_id, mode in ranking.modes.items()})
+    metadata.update({f"model_check_{radar_id}": summary for radar_id, summary in checks.items()})
     top = frame.sort(["radar_id", "rank"]).group_by("radar_id", maintain_order=True).head(3)
     metadata["preview"] = MetadataValue.md(_preview(top))
     return MaterializeResult(metadata=metadata)
+
+
+def _model_checks(context, conn, llm: LLMResource, radars: list[RadarConfig], candidates, ranking: DayRanking, day) -> dict[str, str]:
+    """Run the model check of every radar that sets one; return a summary per such radar.
+
+    The checked order replaces the ranker's in ``ranking.matches``. Without OPENAI_API_KEY, or
+    when a check fails, a radar keeps the ranker's order and its summary says why.
+    """
+    checked = [radar for radar in radars if radar.model_check and ranking.matches[radar.id]]
+    if not checked:
+        return {}
+    client = llm.client()
+    if client is None:
+        context.log.info(
+            f"{day}: OPENAI_API_KEY is not set, so the model check of {', '.join(r.id for r in checked)} is skipped"
+            " and their lists keep the ranker's order"
+        )
+        return {radar.id: "skipped: OPENAI_API_KEY is not set" for radar in checked}
+
+    papers = {
+        row["paper_id"]: CheckedPaper(row["paper_id"], row["version"], row["title"] or "", row["abstract"] or "")
+        for row in candidates.select("paper_id", "version", "title", "abstract").iter_rows(named=True)
+    }
+    writer = LLMWriter(client, llm.settings())
+    summaries = {}
+    for radar in checked:
+        checker = ModelChecker(writer, WarehouseCache(conn, radar.id, day))
+        outcome = checker.check(radar, day, ranking.matches[radar.id], papers)
+        ranking.matches[radar.id] = outcome.matches
+        tokens = (outcome.usage.tokens_in + outcome.usage.tokens_out) if outcome.usage else 0
+        if outcome.failure:
+            summaries[radar.id] = f"failed ({outcome.failure}): {outcome.error}"
+            context.log.warning(f"{day} radar {radar.id}: model check failed ({outcome.failure}), ranker's order kept: {outcome.error}")
+        else:
+            source = "from the cache" if outcome.cached else f"{tokens} tokens"
+            summaries[radar.id] = f"{outcome.judged} judged, {outcome.off_topic} off topic ({source})"
+            context.log.info(f"{day} radar {radar.id}: model check: {summaries[radar.id]}")
+    return summaries
 
 
 def _preview(frame: pl.DataFrame) -> str:

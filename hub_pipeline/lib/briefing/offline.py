@@ -22,7 +22,13 @@ from hub_pipeline.lib.briefing.text import (
 )
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, Language, RadarInfo, ReadingItem
 from hub_pipeline.lib.radar_query import FIELDS
-from hub_pipeline.lib.radar_rank import NO_QUERY_TERM_REASON, OLD_NO_QUERY_TERM_REASON, SEED_PAPER_REASON
+from hub_pipeline.lib.radar_rank import (
+    NO_QUERY_TERM_REASON,
+    OFF_TOPIC_REASON,
+    OLD_NO_QUERY_TERM_REASON,
+    ON_TOPIC_REASON,
+    SEED_PAPER_REASON,
+)
 
 GENERATOR = "offline"
 PROMPT_VERSION = "offline-5"
@@ -45,6 +51,7 @@ _SIMILARITY = r"\(similarity (-?\d+\.\d+)\)"
 _NEAR_DESCRIPTION = re.compile(rf"^close to the radar description {_SIMILARITY}$")
 _NEAREST_SEED = re.compile(rf"^nearest seed: (.+) {_SIMILARITY}$")
 _NEAR_NEGATIVE = re.compile(rf"^closer to negative example (\S+) {_SIMILARITY}$")
+_MODEL_CHECK = re.compile(rf"^({re.escape(ON_TOPIC_REASON)}|{re.escape(OFF_TOPIC_REASON)})(?: \((.*)\))?$", re.DOTALL)
 # Query syntax around a matched term, which a theme name must not show: a field scope
 # ("ti:diffusion"), quotes, and the glossary's English aliases that radar_rank appends
 # ("扩散模型 (diffusion model / diffusion models)"). A trailing "*" is handled apart.
@@ -402,6 +409,11 @@ def localize_reason(language: Language, reason: str) -> str:
         return text(language, "reason_nearest_seed", seed=match.group(1), similarity=match.group(2))
     if match := _NEAR_NEGATIVE.match(reason):
         return text(language, "reason_near_negative", paper=match.group(1), similarity=match.group(2))
+    if match := _MODEL_CHECK.match(reason):
+        verdict = "reason_on_topic" if match.group(1) == ON_TOPIC_REASON else "reason_off_topic"
+        if match.group(2) is None:
+            return text(language, verdict)
+        return text(language, f"{verdict}_why", why=match.group(2))
     return reason
 
 
