@@ -266,6 +266,13 @@ def test_reading_list_by_score():
     assert [item.paper_id for item in briefing.reading_list] == expected
 
 
+def test_reading_list_follows_checked_rank():
+    """A model check moves a paper judged off topic to the last rank, whatever its score."""
+    papers = [synthetic_paper(1, 0.9, rank=3), synthetic_paper(2, 0.8, rank=1), synthetic_paper(3, 0.7, rank=2)]
+    briefing = write_offline(radar("en"), DAY, papers)
+    assert [item.paper_id for item in briefing.reading_list] == ["arxiv:2599.00002", "arxiv:2599.00003", "arxiv:2599.00001"]
+
+
 def test_reading_list_max_ten():
     papers = [synthetic_paper(i, score=100.0 - i) for i in range(1, 13)]
     briefing = write_offline(radar("en"), DAY, papers)

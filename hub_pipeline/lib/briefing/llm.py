@@ -150,7 +150,8 @@ class LLMWriter:
             return write_offline(radar, day, papers)
         cache = cache or self.cache
         settings = self.settings
-        ranked = sorted(papers, key=lambda paper: (-paper.score, paper.rank, paper.paper_id))
+        # The radar's rank, not its score: a model check moves papers judged off topic to the end.
+        ranked = sorted(papers, key=lambda paper: (paper.rank, -paper.score, paper.paper_id))
         key = cache_key(settings.model, PROMPT_VERSION, radar, ranked)
 
         cached = cache.get(key) if cache is not None else None

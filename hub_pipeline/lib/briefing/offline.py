@@ -63,7 +63,8 @@ _GLOSSARY_ALIASES = re.compile(r"\s*\([^()]*\)$")
 def write_offline(radar: RadarInfo, day: date, papers: list[BriefingPaper]) -> Briefing:
     """Write the extractive briefing of one radar for one day from its matched papers."""
     language = radar.language
-    ranked = sorted(papers, key=lambda paper: (-paper.score, paper.rank, paper.paper_id))
+    # The radar's rank, not its score: a model check moves papers judged off topic to the end.
+    ranked = sorted(papers, key=lambda paper: (paper.rank, -paper.score, paper.paper_id))
 
     headline = _headline(language, radar.name, day, ranked)
     themes = _themes(language, ranked)
