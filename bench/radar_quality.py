@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -52,7 +51,7 @@ from hub_pipeline.defs.resources import LLMResource  # noqa: E402
 from hub_pipeline.lib.briefing.cache import MemoryCache  # noqa: E402
 from hub_pipeline.lib.briefing.llm import LLMWriter  # noqa: E402
 from hub_pipeline.lib.config import RadarConfig, paper_id_for  # noqa: E402
-from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings, description_text  # noqa: E402
+from hub_pipeline.lib.embeddings import LocalEmbedder, cached_embeddings, description_text, local_model_missing  # noqa: E402
 from hub_pipeline.lib.radar_check import CheckedPaper, ModelChecker  # noqa: E402
 from hub_pipeline.lib.radar_rank import PaperIndex, RadarRanker, RankedMatch, SemanticProfile  # noqa: E402
 
@@ -201,6 +200,9 @@ def main() -> None:
     )
     parser.add_argument("--cache", type=Path, default=REPO / "data" / "bench_embeddings.duckdb")
     args = parser.parse_args()
+    missing = local_model_missing()
+    if missing:
+        sys.exit(f"this bench ranks with the local embedding model, and {missing}")
     args.cache.parent.mkdir(parents=True, exist_ok=True)
     days, labels_name = COLLECTIONS[args.set]
 
@@ -272,7 +274,7 @@ def add_model_check(systems, checker: ModelChecker, collection, radars, top: int
     for radar in radars:
         ranking = systems[radar.id]["radar"]
         matches = [RankedMatch(radar.id, paper_id, 0.0, rank, [], 0.0, None) for rank, paper_id in enumerate(ranking, start=1)]
-        outcome = checker.check(radar.model_copy(update={"model_check": top}), date.today(), matches, papers)
+        outcome = checker.check(radar.model_copy(update={"model_check": top}), matches, papers)
         if outcome.failure:
             sys.exit(f"model check of {radar.id} failed ({outcome.failure}): {outcome.error}")
         print(f"{radar.id}: model check judged {outcome.judged}, {outcome.off_topic} off topic", file=sys.stderr)

@@ -128,7 +128,7 @@ def check(sources: Path | None, radars: Path | None) -> int:
     if checked and not os.environ.get("OPENAI_API_KEY", "").strip():
         print(
             f"note: the model check of {', '.join(checked)} runs only when OPENAI_API_KEY is set;"
-            " without it, their lists keep the ranker's order"
+            " without it, a day with no cached verdict keeps the ranker's order"
         )
     return 0
 

@@ -203,7 +203,7 @@ def test_check_notes_model_check_without_key(tmp_path, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     completed = _check(tmp_path)
     assert completed.returncode == 0, completed.stderr
-    assert "note: the model check of llm-reasoning runs only when OPENAI_API_KEY is set" in completed.stdout
+    assert "note: the model check of llm-reasoning runs only when OPENAI_API_KEY is set; without it," in completed.stdout
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789")
     assert "model check" not in _check(tmp_path).stdout
 

@@ -83,10 +83,16 @@ def test_chinese_radar_asks_for_chinese_explanations():
     assert "大模型推理" in messages[1]["content"]
 
 
-def test_parse_reply_keeps_valid_numbers():
+def test_parse_reply_keeps_valid_numbers(caplog):
     content = '```json\n{"papers": [{"n": 2, "on_topic": false, "why": "gait  study"}, {"n": 9, "on_topic": true},' \
         ' {"n": 2, "on_topic": true, "why": "again"}]}\n```'
     assert parse_check_reply(content, 3) == {2: (False, "gait study")}
+    assert "ignored verdicts for paper numbers [9, 2] (papers sent: 1 to 3)" in caplog.text
+
+
+def test_model_check_must_be_a_number():
+    with pytest.raises(ValueError, match="model_check"):
+        radar(model_check=True)
 
 
 @pytest.mark.parametrize(
@@ -119,8 +125,8 @@ def test_check_reorders_and_caches_the_reply():
     cache = MemoryCache()
     reply = judgments_reply((1, False, "uses reasoning to assess gait"), (2, True, "benchmarks reasoning"), (3, True, ""))
     with serve_openai_stub([reply]) as stub:
-        first = checker(stub, cache).check(radar(), DAY, matches(5), papers(5))
-        second = checker(stub, cache).check(radar(), DAY, matches(5), papers(5))
+        first = checker(stub, cache).check(radar(), matches(5), papers(5))
+        second = checker(stub, cache).check(radar(), matches(5), papers(5))
     body = stub.requests[0].json()
 
     assert len(stub.requests) == 1
@@ -136,7 +142,7 @@ def test_check_reorders_and_caches_the_reply():
 
 def test_failed_check_keeps_the_ranker_order():
     with serve_openai_stub([ScriptedResponse(500, {"error": {"message": "model overloaded"}})]) as stub:
-        outcome = checker(stub).check(radar(), DAY, matches(4), papers(4))
+        outcome = checker(stub).check(radar(), matches(4), papers(4))
 
     assert outcome.matches == matches(4)
     assert outcome.failure == "http_error"
@@ -145,7 +151,7 @@ def test_failed_check_keeps_the_ranker_order():
 
 def test_check_over_budget_makes_no_request():
     with serve_openai_stub([]) as stub:
-        outcome = checker(stub, run_token_budget=100).check(radar(), DAY, matches(4), papers(4))
+        outcome = checker(stub, run_token_budget=100).check(radar(), matches(4), papers(4))
 
     assert stub.requests == []
     assert outcome.failure == "budget_exhausted"
@@ -177,6 +183,14 @@ def stored_matches(data_dir) -> list[dict]:
         ).pl().to_dicts()
 
 
+def radar_metadata(result) -> dict:
+    return next(
+        event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.path[-1] == "radar_matches"
+    )
+
+
 def test_daily_run_stores_the_checked_order(reasoning_day, monkeypatch):
     data_dir, sources, radars = reasoning_day
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-0123456789")
@@ -187,11 +201,10 @@ def test_daily_run_stores_the_checked_order(reasoning_day, monkeypatch):
     sent = stub.requests[0].json()["messages"][1]["content"]
     first_title = json.loads(sent.split(PAPERS_START + "\n", 1)[1].splitlines()[0])["title"]
     rows = stored_matches(data_dir)
-    metadata = next(
-        event.materialization.metadata
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.path[-1] == "radar_matches"
-    )
+    metadata = radar_metadata(result)
+    # A re-run without the key applies the cached verdicts of the same model, so the order stays.
+    monkeypatch.delenv("OPENAI_API_KEY")
+    rerun = run_day(data_dir, DAY, sources, radars, llm=LLMResource(model="stub-model"))
 
     assert result.success
     assert len(rows) > 3
@@ -200,17 +213,16 @@ def test_daily_run_stores_the_checked_order(reasoning_day, monkeypatch):
     assert [row["rank"] for row in rows] == list(range(1, len(rows) + 1))
     assert rows[-1]["title"] == first_title
     assert metadata["model_check_reasoning"].value == "3 judged, 1 off topic (460 tokens)"
+    assert rerun.success
+    assert radar_metadata(rerun)["model_check_reasoning"].value == "3 judged, 1 off topic (from the cache)"
+    assert stored_matches(data_dir) == rows
 
 
 def test_daily_run_without_key_skips_the_check(reasoning_day, monkeypatch):
     data_dir, sources, radars = reasoning_day
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = run_day(data_dir, DAY, sources, radars)
-    metadata = next(
-        event.materialization.metadata
-        for event in result.get_asset_materialization_events()
-        if event.asset_key.path[-1] == "radar_matches"
-    )
+    metadata = radar_metadata(result)
 
     assert result.success
     assert metadata["model_check_reasoning"].value == "skipped: OPENAI_API_KEY is not set"

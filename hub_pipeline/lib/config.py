@@ -152,7 +152,7 @@ class RadarConfig(BaseModel):
     min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)
     # The first model_check papers of a day's list are judged on topic or off topic by the chat
     # model (OPENAI_API_KEY), and those judged off topic move to the end; 0 turns it off.
-    model_check: int = Field(default=0, ge=0, le=50)
+    model_check: int = Field(default=0, ge=0, le=50, strict=True)  # strict: `true` is not read as 1
 
     @field_validator("query")
     @classmethod

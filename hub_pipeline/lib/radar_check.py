@@ -19,7 +19,6 @@ import json
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import date
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -37,6 +36,8 @@ logger = logging.getLogger(__name__)
 CHECK_PROMPT_VERSION = "check-1"
 ABSTRACT_CHARS = 1000
 WHY_CHARS = 200
+# The failure kind of a check that was not made because no API key is set and no verdict is cached.
+NO_KEY = "no_key"
 
 _WHY_LANGUAGE = {
     "zh-CN": 'Write each "why" in Simplified Chinese, keeping English technical terms.',
@@ -126,7 +127,8 @@ def check_key(model: str, radar: RadarConfig, papers: list[CheckedPaper]) -> str
 def parse_check_reply(content: str, count: int) -> dict[int, tuple[bool, str]]:
     """Return {paper number: (on topic, why)} from reply text, or raise LLMFailure("invalid_reply").
 
-    Numbers outside 1..count are ignored, and a number judged twice keeps its first judgment.
+    Numbers outside 1..count are ignored, and a number judged twice keeps its first judgment;
+    both are logged as a warning.
     """
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", content, re.DOTALL)
     if fenced:
@@ -140,9 +142,14 @@ def parse_check_reply(content: str, count: int) -> dict[int, tuple[bool, str]]:
         where = ".".join(str(part) for part in first["loc"]) or "reply"
         raise LLMFailure("invalid_reply", f"model check reply did not match its schema: {where}: {first['msg']}") from None
     judgments: dict[int, tuple[bool, str]] = {}
+    ignored = []
     for judgment in reply.papers:
         if 1 <= judgment.n <= count and judgment.n not in judgments:
             judgments[judgment.n] = (judgment.on_topic, shorten(" ".join(judgment.why.split()), WHY_CHARS))
+        else:
+            ignored.append(judgment.n)
+    if ignored:
+        logger.warning("Model check reply: ignored verdicts for paper numbers %s (papers sent: 1 to %d)", ignored, count)
     if not judgments:
         raise LLMFailure("invalid_reply", f"model check reply judged none of the {count} papers")
     return judgments
@@ -176,14 +183,16 @@ class ModelChecker:
     """Check the top papers of each radar's day with the chat model of ``writer``.
 
     It uses the writer's client, retries, token budget and quota stop, so all checks made
-    through one writer (one day's radar step) spend one run_token_budget.
+    through one writer (one day's radar step) spend one run_token_budget. Without a writer
+    (no API key), only verdicts already in the cache for ``model`` are applied.
     """
 
-    def __init__(self, writer: LLMWriter, cache: ReplyCache | None = None) -> None:
+    def __init__(self, writer: LLMWriter | None, cache: ReplyCache | None = None, model: str = "") -> None:
         self.writer = writer
         self.cache = cache
+        self.model = writer.settings.model if writer is not None else model
 
-    def check(self, radar: RadarConfig, day: date, matches: list[RankedMatch], papers: dict[str, CheckedPaper]) -> CheckOutcome:
+    def check(self, radar: RadarConfig, matches: list[RankedMatch], papers: dict[str, CheckedPaper]) -> CheckOutcome:
         """Judge the first ``radar.model_check`` matches and reorder the list.
 
         A failed request or an unusable reply is returned as the outcome's ``failure`` and
@@ -192,14 +201,15 @@ class ModelChecker:
         top = [papers[match.paper_id] for match in matches[: radar.model_check] if match.paper_id in papers]
         if not top:
             return CheckOutcome(matches)
-        settings = self.writer.settings
-        key = check_key(settings.model, radar, top)
+        key = check_key(self.model, radar, top)
         cached = self.cache.get(key) if self.cache is not None else None
         if cached is not None:
             judged = {paper_id: (bool(on), why) for paper_id, on, why in cached["judgments"]}
-            logger.info("Model check of radar %s on %s: reply taken from the cache, 0 tokens", radar.id, day)
             return self._outcome(matches, judged, cached=True, usage=Usage())
+        if self.writer is None:
+            return CheckOutcome(matches, failure=NO_KEY, error="OPENAI_API_KEY is not set")
 
+        settings = self.writer.settings
         usage = Usage()
         messages = build_check_messages(radar, top)
         try:
@@ -220,12 +230,7 @@ class ModelChecker:
         except LLMFailure as failure:
             if failure.kind == "quota_exhausted":
                 self.writer.quota_error = self.writer.quota_error or failure.message
-            reason = self.writer.redact(failure.message)
-            logger.warning(
-                "Model check of radar %s on %s failed (%s), the list keeps the ranker's order: %s",
-                radar.id, day, failure.kind, reason,
-            )
-            return CheckOutcome(matches, failure=failure.kind, error=reason, usage=usage)
+            return CheckOutcome(matches, failure=failure.kind, error=self.writer.redact(failure.message), usage=usage)
 
         judged = {top[number - 1].paper_id: judgment for number, judgment in numbered.items()}
         if self.cache is not None:

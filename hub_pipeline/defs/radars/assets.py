@@ -15,7 +15,7 @@ from hub_pipeline.lib.briefing.llm import LLMWriter
 from hub_pipeline.lib.config import RadarConfig
 from hub_pipeline.lib.daily_papers import MATCH_SCHEMA, already_reported, candidates_for_day, match_rows
 from hub_pipeline.lib.embeddings import embedder_from_env
-from hub_pipeline.lib.radar_check import CheckedPaper, ModelChecker
+from hub_pipeline.lib.radar_check import NO_KEY, CheckedPaper, ModelChecker
 from hub_pipeline.lib.radar_day import DayRanking, embeddings_summary, rank_day
 from hub_pipeline.lib.warehouse import replace_rows
 
@@ -83,35 +83,35 @@ def radar_matches(
 def _model_checks(context, conn, llm: LLMResource, radars: list[RadarConfig], candidates, ranking: DayRanking, day) -> dict[str, str]:
     """Run the model check of every radar that sets one; return a summary per such radar.
 
-    The checked order replaces the ranker's in ``ranking.matches``. Without OPENAI_API_KEY, or
-    when a check fails, a radar keeps the ranker's order and its summary says why.
+    The checked order replaces the ranker's in ``ranking.matches``. Without OPENAI_API_KEY, a
+    verdict already cached for the day is still applied, so a re-run keeps the checked order.
+    A radar whose check is not made or fails keeps the ranker's order, and its summary gives the reason.
     """
-    checked = [radar for radar in radars if radar.model_check and ranking.matches[radar.id]]
+    checked = [radar for radar in radars if radar.model_check]
     if not checked:
         return {}
     client = llm.client()
-    if client is None:
-        context.log.info(
-            f"{day}: OPENAI_API_KEY is not set, so the model check of {', '.join(r.id for r in checked)} is skipped"
-            " and their lists keep the ranker's order"
-        )
-        return {radar.id: "skipped: OPENAI_API_KEY is not set" for radar in checked}
-
+    writer = LLMWriter(client, llm.settings()) if client is not None else None
     papers = {
         row["paper_id"]: CheckedPaper(row["paper_id"], row["version"], row["title"] or "", row["abstract"] or "")
         for row in candidates.select("paper_id", "version", "title", "abstract").iter_rows(named=True)
     }
-    writer = LLMWriter(client, llm.settings())
     summaries = {}
     for radar in checked:
-        checker = ModelChecker(writer, WarehouseCache(conn, radar.id, day))
-        outcome = checker.check(radar, day, ranking.matches[radar.id], papers)
+        if not ranking.matches[radar.id]:
+            summaries[radar.id] = "no matches to check"
+            continue
+        checker = ModelChecker(writer, WarehouseCache(conn, radar.id, day), model=llm.model_name())
+        outcome = checker.check(radar, ranking.matches[radar.id], papers)
         ranking.matches[radar.id] = outcome.matches
-        tokens = (outcome.usage.tokens_in + outcome.usage.tokens_out) if outcome.usage else 0
-        if outcome.failure:
+        if outcome.failure == NO_KEY:
+            summaries[radar.id] = "skipped: OPENAI_API_KEY is not set"
+            context.log.info(f"{day} radar {radar.id}: OPENAI_API_KEY is not set, so the model check is skipped and the list keeps the ranker's order")
+        elif outcome.failure:
             summaries[radar.id] = f"failed ({outcome.failure}): {outcome.error}"
             context.log.warning(f"{day} radar {radar.id}: model check failed ({outcome.failure}), ranker's order kept: {outcome.error}")
         else:
+            tokens = outcome.usage.tokens_in + outcome.usage.tokens_out if outcome.usage else 0
             source = "from the cache" if outcome.cached else f"{tokens} tokens"
             summaries[radar.id] = f"{outcome.judged} judged, {outcome.off_topic} off topic ({source})"
             context.log.info(f"{day} radar {radar.id}: model check: {summaries[radar.id]}")
