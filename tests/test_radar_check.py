@@ -88,6 +88,7 @@ def test_parse_reply_keeps_valid_numbers(caplog):
         ' {"n": 2, "on_topic": true, "why": "again"}]}\n```'
     assert parse_check_reply(content, 3) == {2: (False, "gait study")}
     assert "ignored verdicts for paper numbers [9, 2] (papers sent: 1 to 3)" in caplog.text
+    assert "judged 1 of 3 papers; the others stay among the unjudged" in caplog.text
 
 
 def test_model_check_must_be_a_number():

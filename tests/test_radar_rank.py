@@ -114,6 +114,21 @@ def terms_named(reasons: list[str]) -> set[str]:
     return {reason.split(" (", 1)[0] for reason in reasons if reason.startswith(fields)}
 
 
+def test_score_skips_unmatched_branches(day_papers):
+    """A term of an AND the paper did not meet adds nothing: the score is that of the branch it met."""
+    branched = radar(id="branched", query='(diffusion AND protein*) OR "flow matching"')
+    alone = radar(id="alone", query='"flow matching"')
+    results, _ = rank(day_papers, branched, alone)
+    without_protein = {m.paper_id: m.lexical for m in results["alone"]}
+    compared = 0
+    for match in results["branched"]:
+        if match.paper_id in without_protein and 'abstract: "diffusion"' not in match.reasons:
+            compared += 1
+            assert match.lexical == without_protein[match.paper_id], match.paper_id
+    # 2503.14944 and 2503.14975 of that day say "diffusion" and "flow matching", not "protein".
+    assert compared >= 2
+
+
 def test_reasons_skip_unmatched_branches():
     """In (diffusion AND protein*) OR "flow matching", a paper without proteins is not listed for diffusion."""
     papers = papers_frame([{"paper_id": "p", "title": "Flow matching for images", "abstract": "Diffusion and flow matching."}])

@@ -127,8 +127,8 @@ def check_key(model: str, radar: RadarConfig, papers: list[CheckedPaper]) -> str
 def parse_check_reply(content: str, count: int) -> dict[int, tuple[bool, str]]:
     """Return {paper number: (on topic, why)} from reply text, or raise LLMFailure("invalid_reply").
 
-    Numbers outside 1..count are ignored, and a number judged twice keeps its first judgment;
-    both are logged as a warning.
+    Numbers outside 1..count are ignored, and a number judged twice keeps its first judgment.
+    Both, and a reply that leaves papers unjudged, are logged as a warning.
     """
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", content, re.DOTALL)
     if fenced:
@@ -152,6 +152,8 @@ def parse_check_reply(content: str, count: int) -> dict[int, tuple[bool, str]]:
         logger.warning("Model check reply: ignored verdicts for paper numbers %s (papers sent: 1 to %d)", ignored, count)
     if not judgments:
         raise LLMFailure("invalid_reply", f"model check reply judged none of the {count} papers")
+    if len(judgments) < count:
+        logger.warning("Model check reply judged %d of %d papers; the others stay among the unjudged", len(judgments), count)
     return judgments
 
 

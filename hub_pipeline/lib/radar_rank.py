@@ -13,15 +13,16 @@ papers x radars. Here the work is shared instead:
 3. One Aho-Corasick pass per field (polars ``str.extract_many``) finds all patterns of all
    radars in all papers; the hits become a sparse papers x terms count matrix.
 4. Each radar's boolean query is then evaluated on whole columns of booleans, and its lexical
-   score is a sparse product of BM25 weights (k1 = 1.2, b = 0.75, per field, weighted by field).
+   score is a sparse product of BM25 weights (k1 = 1.2, b = 0.75, per field, weighted by field),
+   summed over the branches each matched paper met when an AND sits inside an OR.
 5. The semantic score is a matrix product of paper embeddings with the radar's seed,
    description and negative embeddings.
 
 Reasons (terms and fields that hit, the followed author, the nearest seed and its similarity,
 or that the paper is one of the radar's seeds) are built only for the papers a radar keeps.
-A term is named only when the query matched through it, as in ``radar_query.evaluate``; the
-BM25 sum still counts every term of the query that occurs (counting matched branches only was
-measured in bench/RESULTS.md and not adopted).
+A term is named, and counts in the BM25 sum, only when the query matched through it, as in
+``radar_query.evaluate``: under ``(diffusion AND protein*) OR "flow matching"``, "diffusion"
+does nothing for a paper without proteins.
 """
 
 from __future__ import annotations
@@ -112,7 +113,9 @@ class _CompiledRadar:
     slots: list[int]  # slot ids of the terms that count for the score (not under NOT)
     slot_terms: dict[int, str]  # slot id -> term as written, for reasons
     node_slots: dict[int, list[int]] = field(default_factory=dict)  # id(term node) -> its slot ids
-    has_and: bool = False  # whether the query has an AND, so reasons must follow its branches
+    # Whether an AND sits below an OR: only then can a term hit a matched paper without counting,
+    # so only then must the score and the reasons follow the query's branches.
+    and_under_or: bool = False
 
 
 def fold_text(expression: pl.Expr) -> pl.Expr:
@@ -226,7 +229,7 @@ class RadarRanker:
         compiled = _CompiledRadar(radar, tree, [], {})
         self._attach(tree, compiled, negated=False)
         compiled.slots = sorted(set(compiled.slots))
-        compiled.has_and = _has_and(tree)
+        compiled.and_under_or = _and_under_or(tree, below_or=False)
         return compiled
 
     def _attach(self, node: Node, compiled: _CompiledRadar, negated: bool) -> None:
@@ -337,6 +340,7 @@ class RadarRanker:
         semantic_column = {c.radar.id: column for column, c in enumerate(with_profile)}
 
         context = _RankContext(index, counts.tocsr(), embeddings, np.argsort(np.argsort(np.asarray(index.paper_ids))))
+        weights_by_paper = weights.tocsr()
         results: dict[str, list[RankedMatch]] = {}
         modes: dict[str, str] = {}
         for position, compiled in enumerate(self.compiled):
@@ -345,7 +349,13 @@ class RadarRanker:
             semantic = None if column is None or semantic_all is None else semantic_all[:, column]
             profile = profiles[radar.id] if column is not None and profiles else None
             matched = _evaluate(compiled.tree, compiled, counts, index.size)
-            results[radar.id] = self._rank_one(compiled, context, matched, lexical_all[:, position], semantic, profile)
+            if compiled.and_under_or:
+                # Only the terms of the branches a paper matched by count, as in its reasons.
+                lexical = _matched_branch_bm25(compiled, context.counts_by_paper, weights_by_paper, matched)
+            else:
+                # Every term that hits a matched paper is one it matched by, so the plain sum is exact.
+                lexical = np.where(matched, lexical_all[:, position], np.float32(0.0))
+            results[radar.id] = self._rank_one(compiled, context, matched, lexical, semantic, profile)
             modes[radar.id] = "lexical+semantic" if semantic is not None else "lexical"
         return results, modes
 
@@ -410,8 +420,8 @@ class RadarRanker:
             if matched[row]:
                 start, end = counts.indptr[row], counts.indptr[row + 1]
                 hit = dict(zip(counts.indices[start:end].tolist(), counts.data[start:end].tolist(), strict=True))
-                # Without AND, every positive term that hits is one the query matched by.
-                named = _matching_slots(compiled.tree, compiled, hit)[1] if compiled.has_and else wanted & hit.keys()
+                # Without an AND below an OR, every positive term that hits is one the query matched by.
+                named = _matching_slots(compiled.tree, compiled, hit)[1] if compiled.and_under_or else wanted & hit.keys()
                 for slot_id in named:
                     count = hit[slot_id]
                     suffix = f" ({int(count)}x)" if count > 1 else ""
@@ -490,8 +500,52 @@ def _evaluate(node: Node, compiled: _CompiledRadar, counts: sparse.csc_matrix, s
     return combine.reduce(masks)
 
 
-def _has_and(node: Node) -> bool:
-    return node.kind == "and" or any(_has_and(child) for child in node.children)
+def _and_under_or(node: Node, below_or: bool) -> bool:
+    if node.kind == "and" and below_or:
+        return True
+    return any(_and_under_or(child, below_or or node.kind == "or") for child in node.children)
+
+
+def _matched_branch_bm25(
+    compiled: _CompiledRadar, counts: sparse.csr_matrix, weights: sparse.csr_matrix, matched: np.ndarray
+) -> np.ndarray:
+    """Sum each matched paper's BM25 weights over the terms of the branches it matched by.
+
+    A paper the query does not match gets 0. The work is done on the matched rows only.
+    """
+    total = np.zeros(matched.shape[0], dtype=np.float32)
+    rows = np.flatnonzero(matched)
+    if rows.size == 0:
+        return total
+    slots = sorted({slot for ids in compiled.node_slots.values() for slot in ids})
+    column = {slot: position for position, slot in enumerate(slots)}
+    hits = counts[rows][:, slots].toarray() > 0
+    weight = weights[rows][:, slots].toarray()
+    _, contributing = _branch_masks(compiled.tree, compiled, hits, column)
+    for slot, mask in contributing.items():
+        total[rows] += np.where(mask, weight[:, column[slot]], 0.0).astype(np.float32)
+    return total
+
+
+def _branch_masks(
+    node: Node, compiled: _CompiledRadar, hits: np.ndarray, column: dict[int, int]
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Return the rows ``node`` matches and, per scoring slot under it, the rows it counts for."""
+    if node.kind == "term":
+        slots = {slot: hits[:, column[slot]] for slot in compiled.node_slots[id(node)]}
+        matched = np.logical_or.reduce(list(slots.values())) if slots else np.zeros(hits.shape[0], dtype=bool)
+        return matched, slots
+    if node.kind == "not":
+        return ~_branch_masks(node.children[0], compiled, hits, column)[0], {}
+    results = [_branch_masks(child, compiled, hits, column) for child in node.children]
+    combine = np.logical_and if node.kind == "and" else np.logical_or
+    matched = combine.reduce([mask for mask, _ in results])
+    slots: dict[int, np.ndarray] = {}
+    for _, child_slots in results:
+        for slot, mask in child_slots.items():
+            counted = mask & matched
+            slots[slot] = slots[slot] | counted if slot in slots else counted
+    return matched, slots
 
 
 def _matching_slots(node: Node, compiled: _CompiledRadar, hit: dict[int, float]) -> tuple[bool, set[int]]:
