@@ -80,12 +80,15 @@ def radar_matches(
     return MaterializeResult(metadata=metadata)
 
 
-def _model_checks(context, conn, llm: LLMResource, radars: list[RadarConfig], candidates, ranking: DayRanking, day) -> dict[str, str]:
+def _model_checks(
+    context, conn, llm: LLMResource, radars: list[RadarConfig], candidates: pl.DataFrame, ranking: DayRanking, day: date
+) -> dict[str, str]:
     """Run the model check of every radar that sets one; return a summary per such radar.
 
     The checked order replaces the ranker's in ``ranking.matches``. Without OPENAI_API_KEY, a
     verdict already cached for the day is still applied, so a re-run keeps the checked order.
-    A radar whose check is not made or fails keeps the ranker's order, and its summary gives the reason.
+    A radar whose check is not made or fails keeps the ranker's order, and its summary gives
+    the reason.
     """
     checked = [radar for radar in radars if radar.model_check]
     if not checked:
@@ -106,10 +109,15 @@ def _model_checks(context, conn, llm: LLMResource, radars: list[RadarConfig], ca
         ranking.matches[radar.id] = outcome.matches
         if outcome.failure == NO_KEY:
             summaries[radar.id] = "skipped: OPENAI_API_KEY is not set"
-            context.log.info(f"{day} radar {radar.id}: OPENAI_API_KEY is not set, so the model check is skipped and the list keeps the ranker's order")
+            context.log.info(
+                f"{day} radar {radar.id}: OPENAI_API_KEY is not set, so the model check is skipped"
+                " and the list keeps the ranker's order"
+            )
         elif outcome.failure:
             summaries[radar.id] = f"failed ({outcome.failure}): {outcome.error}"
-            context.log.warning(f"{day} radar {radar.id}: model check failed ({outcome.failure}), ranker's order kept: {outcome.error}")
+            context.log.warning(
+                f"{day} radar {radar.id}: model check failed ({outcome.failure}), ranker's order kept: {outcome.error}"
+            )
         else:
             tokens = outcome.usage.tokens_in + outcome.usage.tokens_out if outcome.usage else 0
             source = "from the cache" if outcome.cached else f"{tokens} tokens"
