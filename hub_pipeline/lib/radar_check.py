@@ -17,14 +17,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from hub_pipeline.lib.briefing.budget import estimate_message_tokens
 from hub_pipeline.lib.briefing.cache import ReplyCache
-from hub_pipeline.lib.briefing.llm import LLMFailure, LLMWriter, Usage
+from hub_pipeline.lib.briefing.llm import LLMFailure, LLMWriter, Usage, parse_json_reply
 from hub_pipeline.lib.briefing.prompt import PAPERS_END, PAPERS_START, as_data
 from hub_pipeline.lib.briefing.text import clean_abstract, shorten
 from hub_pipeline.lib.config import RadarConfig
@@ -82,7 +81,7 @@ class CheckOutcome:
     cached: bool = False
     failure: str | None = None  # an LLMFailure kind, or None when the check succeeded
     error: str | None = None
-    usage: Usage | None = None
+    usage: Usage = field(default_factory=Usage)
 
 
 def build_check_messages(radar: RadarConfig, papers: list[CheckedPaper]) -> list[dict[str, str]]:
@@ -130,17 +129,7 @@ def parse_check_reply(content: str, count: int) -> dict[int, tuple[bool, str]]:
     Numbers outside 1..count are ignored, and a number judged twice keeps its first judgment.
     Both, and a reply that leaves papers unjudged, are logged as a warning.
     """
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", content, re.DOTALL)
-    if fenced:
-        content = fenced.group(1)
-    try:
-        reply = _CheckReply.model_validate(json.loads(content))
-    except json.JSONDecodeError as exc:
-        raise LLMFailure("invalid_reply", f"model check reply was not valid JSON ({exc.msg} at position {exc.pos})") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "reply"
-        raise LLMFailure("invalid_reply", f"model check reply did not match its schema: {where}: {first['msg']}") from None
+    reply = parse_json_reply(content, _CheckReply, "model check reply", "its schema")
     judgments: dict[int, tuple[bool, str]] = {}
     ignored = []
     for judgment in reply.papers:
@@ -215,23 +204,9 @@ class ModelChecker:
         usage = Usage()
         messages = build_check_messages(radar, top)
         try:
-            if self.writer.quota_error:
-                raise LLMFailure("quota_exhausted", f"not requested: {self.writer.quota_error}")
-            estimate = estimate_message_tokens(messages) + settings.max_tokens
-            budget = settings.run_token_budget
-            if budget and self.writer.tokens_spent + estimate > budget:
-                raise LLMFailure(
-                    "budget_exhausted",
-                    f"run token budget of {budget} would be exceeded: {self.writer.tokens_spent} spent, "
-                    f"about {estimate} needed; raise run_token_budget",
-                )
-            try:
-                numbered = parse_check_reply(self.writer.complete(messages, usage), len(top))
-            finally:
-                self.writer.tokens_spent += usage.tokens_in + usage.tokens_out
+            self.writer.ensure_can_spend(estimate_message_tokens(messages) + settings.max_tokens)
+            numbered = parse_check_reply(self.writer.complete(messages, usage), len(top))
         except LLMFailure as failure:
-            if failure.kind == "quota_exhausted":
-                self.writer.quota_error = self.writer.quota_error or failure.message
             return CheckOutcome(matches, failure=failure.kind, error=self.writer.redact(failure.message), usage=usage)
 
         judged = {top[number - 1].paper_id: judgment for number, judgment in numbered.items()}

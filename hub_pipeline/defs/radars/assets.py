@@ -119,7 +119,7 @@ def _model_checks(
                 f"{day} radar {radar.id}: model check failed ({outcome.failure}), ranker's order kept: {outcome.error}"
             )
         else:
-            tokens = outcome.usage.tokens_in + outcome.usage.tokens_out if outcome.usage else 0
+            tokens = outcome.usage.tokens_in + outcome.usage.tokens_out
             source = "from the cache" if outcome.cached else f"{tokens} tokens"
             summaries[radar.id] = f"{outcome.judged} judged, {outcome.off_topic} off topic ({source})"
             context.log.info(f"{day} radar {radar.id}: model check: {summaries[radar.id]}")

@@ -14,6 +14,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import openai
 import tenacity
@@ -35,6 +36,8 @@ from hub_pipeline.lib.briefing.text import shorten
 from hub_pipeline.lib.models import Briefing, BriefingPaper, BriefingTheme, RadarInfo, ReadingItem
 
 logger = logging.getLogger(__name__)
+
+ReplyModel = TypeVar("ReplyModel", bound=BaseModel)
 
 # Words for a day relative to now. The prompt forbids them, because a briefing is often read or
 # rebuilt by a backfill, long after its day.
@@ -161,21 +164,12 @@ class LLMWriter:
             return self._briefing(radar, day, papers, reply, Usage(), key, cached=True, batches=cached.get("batches", 0))
 
         usage = Usage()
-        if self.quota_error:
-            return self._fall_back(radar, day, papers, LLMFailure("quota_exhausted", f"not requested: {self.quota_error}"), usage, key)
-
         batches = split_batches(radar, day, ranked, settings.max_input_tokens)
         requests = len(batches) + (1 if len(batches) > 1 else 0)
         estimate = sum(estimate_message_tokens(build_messages(radar, day, batch)) for batch in batches)
         estimate += requests * settings.max_tokens
-        if settings.run_token_budget and self.tokens_spent + estimate > settings.run_token_budget:
-            reason = (
-                f"run token budget of {settings.run_token_budget} would be exceeded: {self.tokens_spent} spent, "
-                f"about {estimate} needed; raise run_token_budget"
-            )
-            return self._fall_back(radar, day, papers, LLMFailure("budget_exhausted", reason), usage, key)
-
         try:
+            self.ensure_can_spend(estimate)
             if len(batches) == 1:
                 reply = self._ask(radar, build_messages(radar, day, batches[0]), usage)
             else:
@@ -185,11 +179,7 @@ class LLMWriter:
                     partials.append(partial.model_dump())
                 reply = self._ask(radar, build_combine_messages(radar, day, ranked, partials), usage)
         except LLMFailure as failure:
-            if failure.kind == "quota_exhausted":
-                self.quota_error = failure.message
             return self._fall_back(radar, day, papers, failure, usage, key)
-        finally:
-            self.tokens_spent += usage.tokens_in + usage.tokens_out
 
         batch_count = len(batches) if len(batches) > 1 else 0
         briefing = self._briefing(radar, day, papers, reply, usage, key, cached=False, batches=batch_count)
@@ -289,8 +279,24 @@ class LLMWriter:
             )
         return reply
 
+    def ensure_can_spend(self, estimate: int) -> None:
+        """Raise LLMFailure when a quota error stopped this run, or ``estimate`` tokens exceed its budget."""
+        if self.quota_error:
+            raise LLMFailure("quota_exhausted", f"not requested: {self.quota_error}")
+        budget = self.settings.run_token_budget
+        if budget and self.tokens_spent + estimate > budget:
+            raise LLMFailure(
+                "budget_exhausted",
+                f"run token budget of {budget} would be exceeded: {self.tokens_spent} spent, "
+                f"about {estimate} needed; raise run_token_budget",
+            )
+
     def complete(self, messages: list[dict[str, str]], usage: Usage) -> str:
-        """Make one chat completion request with retries and return the reply text."""
+        """Make one chat completion request with retries and return the reply text.
+
+        The tokens it cost are added to ``usage`` and to the run's ``tokens_spent``. A quota
+        error stops every later request of this writer.
+        """
         settings = self.settings
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(settings.max_retries + 1),
@@ -314,7 +320,8 @@ class LLMWriter:
             raise LLMFailure("timeout", f"LLM call timed out after {settings.timeout_s:g} s") from None
         except openai.RateLimitError as exc:
             if _is_quota_error(exc):
-                raise LLMFailure("quota_exhausted", f"LLM quota exhausted (HTTP 429 insufficient_quota): {self._message(exc)}") from None
+                self.quota_error = f"LLM quota exhausted (HTTP 429 insufficient_quota): {self._message(exc)}"
+                raise LLMFailure("quota_exhausted", self.quota_error) from None
             raise LLMFailure(
                 "rate_limited", f"LLM call rate limited (HTTP 429) after {settings.max_retries + 1} attempts: {self._message(exc)}"
             ) from None
@@ -328,8 +335,11 @@ class LLMWriter:
         # A misconfigured base_url can return HTML with status 200, which the client returns as str.
         reported = getattr(response, "usage", None)
         if reported is not None:
-            usage.tokens_in += getattr(reported, "prompt_tokens", 0) or 0
-            usage.tokens_out += getattr(reported, "completion_tokens", 0) or 0
+            tokens_in = getattr(reported, "prompt_tokens", 0) or 0
+            tokens_out = getattr(reported, "completion_tokens", 0) or 0
+            usage.tokens_in += tokens_in
+            usage.tokens_out += tokens_out
+            self.tokens_spent += tokens_in + tokens_out
         return _reply_content(response, settings.max_tokens)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
@@ -411,6 +421,14 @@ def _reply_content(response: object, max_tokens: int) -> str:
 
 def _parse_content(content: str) -> _Reply:
     """Validate reply text as a briefing, or raise LLMFailure("invalid_reply")."""
+    return parse_json_reply(content, _Reply, "LLM reply", "the briefing schema")
+
+
+def parse_json_reply(content: str, schema: type[ReplyModel], label: str, schema_name: str) -> ReplyModel:
+    """Validate JSON reply text against ``schema``, or raise LLMFailure("invalid_reply").
+
+    ``label`` and ``schema_name`` word the error, e.g. "LLM reply did not match the briefing schema".
+    """
     # Some OpenAI-compatible servers wrap JSON mode output in a Markdown code fence.
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", content, re.DOTALL)
     if fenced:
@@ -418,13 +436,13 @@ def _parse_content(content: str) -> _Reply:
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise LLMFailure("invalid_reply", f"LLM reply was not valid JSON ({exc.msg} at position {exc.pos})") from None
+        raise LLMFailure("invalid_reply", f"{label} was not valid JSON ({exc.msg} at position {exc.pos})") from None
     try:
-        return _Reply.model_validate(data)
+        return schema.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "reply"
-        raise LLMFailure("invalid_reply", f"LLM reply did not match the briefing schema: {where}: {first['msg']}") from None
+        raise LLMFailure("invalid_reply", f"{label} did not match {schema_name}: {where}: {first['msg']}") from None
 
 
 def _reply_text(reply: _Reply) -> str:
