@@ -349,13 +349,15 @@ class RadarRanker:
             semantic = None if column is None or semantic_all is None else semantic_all[:, column]
             profile = profiles[radar.id] if column is not None and profiles else None
             matched = _evaluate(compiled.tree, compiled, counts, index.size)
+            branches = None
             if compiled.and_under_or:
-                # Only the terms of the branches a paper matched by count, as in its reasons.
-                lexical = _matched_branch_bm25(compiled, context.counts_by_paper, weights_by_paper, matched)
+                # Only the terms of the branches a paper matched by count, in the score and the reasons.
+                branches = _BranchHits.of(compiled, context.counts_by_paper, matched)
+                lexical = branches.bm25(weights_by_paper, index.size)
             else:
                 # Every term that hits a matched paper is one it matched by, so the plain sum is exact.
                 lexical = np.where(matched, lexical_all[:, position], np.float32(0.0))
-            results[radar.id] = self._rank_one(compiled, context, matched, lexical, semantic, profile)
+            results[radar.id] = self._rank_one(compiled, context, matched, lexical, semantic, profile, branches)
             modes[radar.id] = "lexical+semantic" if semantic is not None else "lexical"
         return results, modes
 
@@ -367,6 +369,7 @@ class RadarRanker:
         lexical_raw: np.ndarray,
         semantic: np.ndarray | None,
         profile: SemanticProfile | None,
+        branches: "_BranchHits | None",
     ) -> list[RankedMatch]:
         radar = compiled.radar
         index = context.index
@@ -389,7 +392,7 @@ class RadarRanker:
         rounded = np.round(score[candidates], 6)
         order = candidates[np.lexsort((context.id_rank[candidates], -rounded))]
         chosen = order[: radar.max_papers].tolist()
-        reasons = self._reasons(compiled, chosen, context, matched, profile)
+        reasons = self._reasons(compiled, chosen, context, matched, profile, branches)
         return [
             RankedMatch(
                 radar_id=radar.id,
@@ -403,7 +406,7 @@ class RadarRanker:
             for position, (rank, row) in enumerate(enumerate(chosen, start=1))
         ]
 
-    def _reasons(self, compiled, rows, context, matched, profile) -> list[list[str]]:
+    def _reasons(self, compiled, rows, context, matched, profile, branches) -> list[list[str]]:
         if self._slot_fields is None:
             self._slot_fields = {slot_id: slot.field for slot, slot_id in self._slot_ids.items()}
         counts = context.counts_by_paper
@@ -420,8 +423,7 @@ class RadarRanker:
             if matched[row]:
                 start, end = counts.indptr[row], counts.indptr[row + 1]
                 hit = dict(zip(counts.indices[start:end].tolist(), counts.data[start:end].tolist(), strict=True))
-                # Without an AND below an OR, every positive term that hits is one the query matched by.
-                named = _matching_slots(compiled.tree, compiled, hit)[1] if compiled.and_under_or else wanted & hit.keys()
+                named = branches.slots_of(row) if branches is not None else wanted & hit.keys()
                 for slot_id in named:
                     count = hit[slot_id]
                     suffix = f" ({int(count)}x)" if count > 1 else ""
@@ -506,25 +508,42 @@ def _and_under_or(node: Node, below_or: bool) -> bool:
     return any(_and_under_or(child, below_or or node.kind == "or") for child in node.children)
 
 
-def _matched_branch_bm25(
-    compiled: _CompiledRadar, counts: sparse.csr_matrix, weights: sparse.csr_matrix, matched: np.ndarray
-) -> np.ndarray:
-    """Sum each matched paper's BM25 weights over the terms of the branches it matched by.
+@dataclass(slots=True)
+class _BranchHits:
+    """The (paper, term) hits that count for a radar whose query has an AND inside an OR.
 
-    A paper the query does not match gets 0. The work is done on the matched rows only.
+    A hit counts when every branch above its term matched the paper, as in
+    radar_query.evaluate: under ``(diffusion AND protein*) OR "flow matching"``, "diffusion"
+    does not count for a paper without proteins. Only the matched papers are kept.
     """
-    total = np.zeros(matched.shape[0], dtype=np.float32)
-    rows = np.flatnonzero(matched)
-    if rows.size == 0:
+
+    rows: np.ndarray  # the matched papers, ascending
+    counted: dict[int, np.ndarray]  # slot id -> whether it counts, per paper of rows
+
+    @classmethod
+    def of(cls, compiled: _CompiledRadar, counts: sparse.csr_matrix, matched: np.ndarray) -> "_BranchHits":
+        rows = np.flatnonzero(matched)
+        slots = sorted({slot for ids in compiled.node_slots.values() for slot in ids})
+        column = {slot: position for position, slot in enumerate(slots)}
+        hits = counts[rows][:, slots].toarray() > 0
+        _, counted = _branch_masks(compiled.tree, compiled, hits, column)
+        return cls(rows, counted)
+
+    def bm25(self, weights: sparse.csr_matrix, size: int) -> np.ndarray:
+        """Sum each matched paper's BM25 weights over the hits that count; other papers get 0."""
+        total = np.zeros(size, dtype=np.float32)
+        if self.rows.size == 0:
+            return total
+        slots = sorted(self.counted)
+        weight = weights[self.rows][:, slots].toarray()
+        for position, slot in enumerate(slots):
+            total[self.rows] += np.where(self.counted[slot], weight[:, position], 0.0).astype(np.float32)
         return total
-    slots = sorted({slot for ids in compiled.node_slots.values() for slot in ids})
-    column = {slot: position for position, slot in enumerate(slots)}
-    hits = counts[rows][:, slots].toarray() > 0
-    weight = weights[rows][:, slots].toarray()
-    _, contributing = _branch_masks(compiled.tree, compiled, hits, column)
-    for slot, mask in contributing.items():
-        total[rows] += np.where(mask, weight[:, column[slot]], 0.0).astype(np.float32)
-    return total
+
+    def slots_of(self, row: int) -> set[int]:
+        """Return the slots that count for paper ``row``, which must be one of the matched papers."""
+        position = int(np.searchsorted(self.rows, row))
+        return {slot for slot, mask in self.counted.items() if mask[position]}
 
 
 def _branch_masks(
@@ -544,26 +563,10 @@ def _branch_masks(
     for _, child_slots in results:
         for slot, mask in child_slots.items():
             counted = mask & matched
-            slots[slot] = slots[slot] | counted if slot in slots else counted
+            if slot in slots:
+                counted |= slots[slot]  # the same term written twice counts where either counts
+            slots[slot] = counted
     return matched, slots
-
-
-def _matching_slots(node: Node, compiled: _CompiledRadar, hit: dict[int, float]) -> tuple[bool, set[int]]:
-    """Return whether ``node`` matches a paper with the ``hit`` slots, and the slots it matches by.
-
-    A term counts only through branches that match, as in radar_query.evaluate: under
-    ``diffusion AND protein*``, a paper without "protein" gets no reason from "diffusion".
-    """
-    if node.kind == "term":
-        slots = {slot for slot in compiled.node_slots[id(node)] if slot in hit}
-        return bool(slots), slots
-    if node.kind == "not":
-        return not _matching_slots(node.children[0], compiled, hit)[0], set()
-    results = [_matching_slots(child, compiled, hit) for child in node.children]
-    matched = (all if node.kind == "and" else any)(child_matched for child_matched, _ in results)
-    if not matched:
-        return False, set()
-    return True, set().union(*(slots for child_matched, slots in results if child_matched))
 
 
 def _semantic_scores(embeddings: np.ndarray, profile: SemanticProfile) -> np.ndarray:
