@@ -125,7 +125,7 @@ def test_score_skips_unmatched_branches(day_papers):
         if match.paper_id in without_protein and 'abstract: "diffusion"' not in match.reasons:
             compared += 1
             assert match.lexical == without_protein[match.paper_id], match.paper_id
-    # 2503.14944 and 2503.14975 of that day say "diffusion" and "flow matching", not "protein".
+    # 2503.14944 and 2503.14975 of that day contain "diffusion" and "flow matching", not "protein".
     assert compared >= 2
 
 
