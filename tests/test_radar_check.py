@@ -91,9 +91,10 @@ def test_parse_reply_keeps_valid_numbers(caplog):
     assert "judged 1 of 3 papers; the others stay among the unjudged" in caplog.text
 
 
-def test_model_check_must_be_a_number():
-    with pytest.raises(ValueError, match="model_check"):
-        radar(model_check=True)
+@pytest.mark.parametrize("value", [True, "5", 2.5])
+def test_model_check_must_be_a_number(value):
+    with pytest.raises(ValueError, match="is not a number of papers; write how many to check, 0 \\(off\\) to 50"):
+        radar(model_check=value)
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,15 @@ class RadarConfig(BaseModel):
     min_similarity: float = Field(default=0.55, ge=-1.0, le=1.0)
     # The first model_check papers of a day's list are judged on topic or off topic by the chat
     # model (OPENAI_API_KEY), and those judged off topic move to the end; 0 turns it off.
-    model_check: int = Field(default=0, ge=0, le=50, strict=True)  # strict: `true` is not read as 1
+    model_check: int = Field(default=0, ge=0, le=50)
+
+    @field_validator("model_check", mode="before")
+    @classmethod
+    def _whole_number_of_papers(cls, value: object) -> object:
+        # Without this, YAML's `true` would be read as 1 paper.
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a number of papers; write how many to check, 0 (off) to 50, e.g. 20")
+        return value
 
     @field_validator("query")
     @classmethod
